@@ -1,0 +1,56 @@
+"""CityOps Console: one command-line entry with subcommands.
+
+python main.py                 the demo (console not built yet: says so)
+python main.py import PATH...  import real city data
+python main.py db upgrade      apply database migrations
+python main.py demo-city       generate the demo city
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+#: Modules that contribute subcommands through ``register(subparsers)``.
+COMMAND_MODULES = ("backend.cli",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser, every subcommand with its own ``--help``."""
+    import importlib
+
+    parser = argparse.ArgumentParser(
+        prog="main.py",
+        description="CityOps Console: control-room GIS console and backend for city services.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not args.verbose:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    if not getattr(args, "func", None):
+        print(
+            "The console window is not built yet. Available now: "
+            "`python main.py demo-city`, `python main.py import PATH...`, "
+            "`python main.py db upgrade`. See --help.",
+            file=sys.stderr,
+        )
+        return 1
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
