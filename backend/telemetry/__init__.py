@@ -1,0 +1,1 @@
+"""Condition monitoring: what each asset kind reports, and (later) detection on it."""
