@@ -1,0 +1,42 @@
+"""Every keyboard shortcut in one table: the actions are built from it, Help lists it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Shortcut:
+    """One key binding and what it does."""
+
+    action: str  # stable id, used by the window to find the QAction
+    keys: str  # Qt key sequence text
+    text: str  # what it does, as Help shows it
+    group: str  # Map, Window, Dispatch, Alarms...
+
+
+SHORTCUTS: tuple[Shortcut, ...] = (
+    Shortcut("map.home", "Home", "Zoom to the whole city", "Map"),
+    Shortcut("map.zoom_in", "+", "Zoom in", "Map"),
+    Shortcut("map.zoom_out", "-", "Zoom out", "Map"),
+    Shortcut("map.pan", "Arrow keys", "Pan the map", "Map"),
+    Shortcut("map.zoom_selection", "Z", "Zoom to the selection", "Map"),
+    Shortcut("map.clear_selection", "Esc", "Clear the selection", "Map"),
+    Shortcut("window.fullscreen", "F11", "Full-screen map (again to leave)", "Window"),
+    Shortcut("window.reset_layout", "Ctrl+Shift+R", "Reset the panel layout", "Window"),
+    Shortcut("window.help", "F1", "Show these shortcuts", "Window"),
+    Shortcut("window.quit", "Ctrl+Q", "Quit the console", "Window"),
+)
+
+
+def by_action(action: str) -> Shortcut:
+    """The shortcut with this action id."""
+    for shortcut in SHORTCUTS:
+        if shortcut.action == action:
+            return shortcut
+    raise KeyError(action)
+
+
+def help_rows() -> list[tuple[str, str, str]]:
+    """(group, keys, text) rows for the Help dialog and the README."""
+    return [(s.group, s.keys, s.text) for s in SHORTCUTS]
