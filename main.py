@@ -13,7 +13,7 @@ import logging
 import sys
 
 #: Modules that contribute subcommands through ``register(subparsers)``.
-COMMAND_MODULES = ("backend.cli",)
+COMMAND_MODULES = ("backend.cli", "backend.analytics.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

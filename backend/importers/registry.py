@@ -21,6 +21,7 @@ IMPORTER_MODULES = (
     "backend.importers.geojson",
     "backend.importers.open311_csv",
     "backend.importers.watermains",
+    "backend.importers.watermain_breaks",
 )
 
 
@@ -29,8 +30,12 @@ def importers() -> list[Importer]:
     return [importlib.import_module(name).IMPORTER for name in IMPORTER_MODULES]
 
 
-def detect(path: Path) -> Importer:
-    """The importer for ``path``, chosen by content; refuses unknown or empty files."""
+def detect(path: Path, options: ImportOptions | None = None) -> Importer:
+    """The importer for ``path``, chosen by content; refuses unknown or empty files.
+
+    An importer may also offer ``sniff_with_options(path, head, options)`` to
+    recognise files described by ``--mapping`` (a 311 CSV of another city).
+    """
     if not path.is_file():
         raise ImportRefused(f"{path}: no such file")
     head = read_head(path)
@@ -38,6 +43,9 @@ def detect(path: Path) -> Importer:
         raise ImportRefused(f"{path}: the file is empty")
     for importer in importers():
         if importer.sniff(path, head):
+            return importer
+        with_options = getattr(importer, "sniff_with_options", None)
+        if options is not None and with_options is not None and with_options(path, head, options):
             return importer
     raise ImportRefused(
         f"{path}: not a format CityOps imports (OSM .pbf/.osm, GeoJSON, 311 CSV, "
@@ -64,7 +72,7 @@ def import_files(engine: Engine, paths: list[Path], options: ImportOptions) -> I
     result = ImportResult()
     planned: list[tuple[Path, Importer]] = []
     for path in paths:
-        planned.append((path, detect(path)))
+        planned.append((path, detect(path, options)))
     planned.sort(key=lambda item: item[1].order)  # inventories before their events
     sessions = make_sessionmaker(engine)
     for path, importer in planned:
