@@ -1,0 +1,1 @@
+"""Assets layer: a symbol per kind, a colour per status."""

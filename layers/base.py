@@ -1,0 +1,514 @@
+"""What every layer model shares: change events, a feature table, style state.
+
+Models are plain Python (no Qt). Per-feature drawing state lives in one numpy
+structured array; the full records (for tooltips and the inspector) stay in a
+dict by id. Every change is announced as a :class:`LayerChange` that keeps the
+data side (which feature ids changed, whether rows moved) apart from the style
+side (which layer-wide visual properties changed), so a renderer restyles
+without recomputing geometry and touches only the features a delta names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from layers.projection import LocalProjection
+
+Record = dict[str, Any]
+Clock = Callable[[], datetime]
+
+#: Style properties a renderer may be told about.
+STYLE_PROPERTIES = frozenset({"visible", "opacity", "filters"})
+
+
+def utc_now() -> datetime:
+    """The default clock: now, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def to_epoch(value: Any) -> float:
+    """An ISO string, datetime or epoch number as epoch seconds (NaN when absent).
+
+    A naive time is taken as UTC: the bus carries aware UTC times, so a naive
+    one is a producer's slip, not local time.
+    """
+    if value is None or value == "":
+        return float("nan")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.timestamp()
+    raise TypeError(f"not a time: {value!r}")
+
+
+@dataclass(frozen=True)
+class LayerChange:
+    """One change to a layer: data (ids, rows moved) apart from style (properties)."""
+
+    layer: str
+    #: Ids whose per-feature state changed (added, updated or removed).
+    ids: frozenset[int] = frozenset()
+    #: True when rows were added or removed, so row order is no longer valid.
+    structure: bool = False
+    #: Layer-wide visual properties that changed (see :data:`STYLE_PROPERTIES`).
+    style: frozenset[str] = frozenset()
+
+    @property
+    def has_data(self) -> bool:
+        """Whether any feature changed."""
+        return bool(self.ids) or self.structure
+
+
+@dataclass
+class ChangeSet:
+    """Changes gathered since the last draw (glue's changed-property set)."""
+
+    ids: set[int] = field(default_factory=set)
+    structure: bool = False
+    style: set[str] = field(default_factory=set)
+
+    def merge(self, change: LayerChange) -> None:
+        """Fold one change in."""
+        self.ids |= change.ids
+        self.structure = self.structure or change.structure
+        self.style |= change.style
+
+    def __bool__(self) -> bool:
+        return bool(self.ids) or self.structure or bool(self.style)
+
+    def take(self) -> ChangeSet:
+        """Hand over the gathered changes and start empty."""
+        out = ChangeSet(self.ids, self.structure, self.style)
+        self.ids, self.structure, self.style = set(), False, set()
+        return out
+
+
+class Event:
+    """A named event with plain callbacks; :meth:`hold` batches emissions into one."""
+
+    def __init__(self, layer: str) -> None:
+        self._layer = layer
+        self._callbacks: list[Callable[[LayerChange], None]] = []
+        self._held = 0
+        self._pending = ChangeSet()
+
+    def connect(self, callback: Callable[[LayerChange], None]) -> None:
+        """Call ``callback(change)`` on every change."""
+        self._callbacks.append(callback)
+
+    def disconnect(self, callback: Callable[[LayerChange], None]) -> None:
+        """Stop calling ``callback``."""
+        with contextlib.suppress(ValueError):
+            self._callbacks.remove(callback)
+
+    def emit(self, change: LayerChange) -> None:
+        """Deliver a change now, or gather it while held."""
+        if self._held:
+            self._pending.merge(change)
+            return
+        for cb in list(self._callbacks):
+            cb(change)
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        """Gather changes inside the block and deliver them as one (glue's delay_callbacks)."""
+        self._held += 1
+        try:
+            yield
+        finally:
+            self._held -= 1
+            if not self._held and self._pending:
+                p = self._pending.take()
+                self.emit(
+                    LayerChange(self._layer, frozenset(p.ids), p.structure, frozenset(p.style))
+                )
+
+
+class Vocabulary:
+    """Strings to small integer codes, so per-feature categories fit a numpy column."""
+
+    def __init__(self, names: Iterable[str] = ()) -> None:
+        self.names: list[str] = []
+        self._codes: dict[str, int] = {}
+        for n in names:
+            self.code(n)
+
+    def code(self, name: str) -> int:
+        """The code of a name, adding it when new."""
+        c = self._codes.get(name)
+        if c is None:
+            c = self._codes[name] = len(self.names)
+            self.names.append(name)
+        return c
+
+    def codes_of(self, names: Iterable[str]) -> list[int]:
+        """Codes of the names already known (unknown names are skipped)."""
+        return [self._codes[n] for n in names if n in self._codes]
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+class FeatureTable:
+    """Rows of a numpy structured array addressed by feature id.
+
+    Rows stay packed (removal moves the last row into the hole), so the live
+    rows are always ``array[:n]`` and renderers can hand them to pyqtgraph as is.
+    """
+
+    def __init__(self, dtype: np.dtype[Any], capacity: int = 64) -> None:
+        if "id" not in (dtype.names or ()):
+            raise ValueError("a feature table needs an 'id' field")
+        self._arr = np.zeros(capacity, dtype=dtype)
+        self._n = 0
+        self._row: dict[int, int] = {}
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __contains__(self, fid: object) -> bool:
+        return fid in self._row
+
+    @property
+    def rows(self) -> np.ndarray:
+        """The live rows (a view: do not keep it across changes)."""
+        return self._arr[: self._n]
+
+    def row(self, fid: int) -> int:
+        """The row of an id (KeyError when absent)."""
+        return self._row[fid]
+
+    def rows_of(self, ids: Iterable[int]) -> np.ndarray:
+        """Rows of the ids present (absent ids are skipped)."""
+        get = self._row.get
+        return np.fromiter((r for r in (get(i) for i in ids) if r is not None), dtype=np.int64)
+
+    def ensure(self, fid: int) -> tuple[int, bool]:
+        """The row of an id, appending a zeroed row when new; (row, was_new)."""
+        r = self._row.get(fid)
+        if r is not None:
+            return r, False
+        if self._n == len(self._arr):
+            grown = np.zeros(max(64, 2 * len(self._arr)), dtype=self._arr.dtype)
+            grown[: self._n] = self._arr[: self._n]
+            self._arr = grown
+        r = self._n
+        self._arr[r] = np.zeros((), dtype=self._arr.dtype)
+        self._arr["id"][r] = fid
+        self._row[fid] = r
+        self._n += 1
+        return r, True
+
+    def remove(self, ids: Iterable[int]) -> list[int]:
+        """Remove ids; returns those that were present."""
+        gone = []
+        for fid in ids:
+            r = self._row.pop(fid, None)
+            if r is None:
+                continue
+            gone.append(fid)
+            last = self._n - 1
+            if r != last:
+                self._arr[r] = self._arr[last]
+                self._row[int(self._arr["id"][r])] = r
+            self._n = last
+        return gone
+
+    def clear(self) -> None:
+        """Drop every row."""
+        self._n = 0
+        self._row.clear()
+
+
+class LayerInputError(ValueError):
+    """Some records were refused; the others were applied. ``errors`` says why, each."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__(f"{len(errors)} record(s) refused: " + "; ".join(errors[:5]))
+        self.errors = errors
+
+
+def _feature_id(record: Record) -> int:
+    try:
+        return int(record["id"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"record without an integer 'id': {record!r}") from exc
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    """One legend row: a value of a field, how it draws, how many, whether shown."""
+
+    field: str
+    value: str
+    label: str
+    colour: str
+    symbol: str
+    filled: bool
+    count: int
+    hidden: bool
+
+
+class LayerModel:
+    """Base of all layer models: records by id, a feature table, style, changes.
+
+    Subclasses give ``dtype``, ``filter_fields`` (fields with a ``<field>_code``
+    column and a vocabulary) and :meth:`_fill_row`, which writes one record's
+    drawing state into its row.
+    """
+
+    name = "layer"
+    title = "Layer"
+    dtype: np.dtype[Any] = np.dtype([("id", "i8")])
+    filter_fields: tuple[str, ...] = ()
+
+    def __init__(self, projection: LocalProjection, clock: Clock = utc_now) -> None:
+        self.projection = projection
+        self.clock = clock
+        self.table = FeatureTable(self.dtype)
+        self.records: dict[int, Record] = {}
+        self.vocab: dict[str, Vocabulary] = {f: Vocabulary() for f in self.filter_fields}
+        self.visible = True
+        self.opacity = 1.0
+        self.hidden: dict[str, set[str]] = {f: set() for f in self.filter_fields}
+        self.changed = Event(self.name)
+
+    # -- data -------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    @property
+    def ids(self) -> np.ndarray:
+        """Ids of all features, in row order."""
+        return self.table.rows["id"]
+
+    def record(self, fid: int) -> Record:
+        """The full record of a feature (as last received, merged)."""
+        return self.records[fid]
+
+    def upsert(self, records: Sequence[Record]) -> None:
+        """Add or update features; a record may name only the fields that changed."""
+        ids: set[int] = set()
+        structure = False
+        gone: list[int] = []
+        errors: list[str] = []
+        for rec in records:
+            try:
+                fid = _feature_id(rec)
+            except ValueError as exc:
+                errors.append(str(exc))
+                continue
+            merged = {**self.records[fid], **rec} if fid in self.records else dict(rec)
+            if not self._accepts(merged):
+                gone.append(fid)
+                continue
+            row, new = self.table.ensure(fid)
+            try:
+                self._fill_row(row, merged, new)
+            except (TypeError, ValueError, KeyError) as exc:
+                # A bad record leaves its feature as it was; the good ones still apply.
+                if new:
+                    self.table.remove([fid])
+                errors.append(f"{self.name} record {fid}: {exc!r}")
+                continue
+            self.records[fid] = merged
+            ids.add(fid)
+            structure = structure or new
+        if gone:
+            removed = self._drop(gone)
+            ids |= removed
+            structure = structure or bool(removed)
+        if ids or structure:
+            self.changed.emit(LayerChange(self.name, frozenset(ids), structure))
+        if errors:
+            raise LayerInputError(errors)
+
+    def remove(self, ids: Iterable[int]) -> None:
+        """Remove features by id (ids not present are ignored)."""
+        removed = self._drop(int(i) for i in ids)
+        if removed:
+            self.changed.emit(LayerChange(self.name, frozenset(removed), True))
+
+    def replace_all(self, records: Sequence[Record]) -> None:
+        """Replace every feature (a snapshot), announced as one change."""
+        old = set(self.records)
+        with self.changed.hold():
+            self.table.clear()
+            self.records.clear()
+            self._cleared()
+            self.changed.emit(LayerChange(self.name, frozenset(old), True))
+            self.upsert(records)
+
+    def set_projection(self, projection: LocalProjection) -> None:
+        """Reproject every feature."""
+        self.projection = projection
+        recs = list(self.records.values())
+        self.replace_all(recs)
+
+    def _drop(self, ids: Iterable[int]) -> set[int]:
+        removed = set(self.table.remove(ids))
+        for fid in removed:
+            del self.records[fid]
+        return removed
+
+    def _accepts(self, record: Record) -> bool:
+        """Whether a record belongs on this layer (e.g. closed issues do not)."""
+        return True
+
+    def _cleared(self) -> None:
+        """Hook: forget per-feature state kept outside the table."""
+
+    def _fill_row(self, row: int, record: Record, new: bool) -> None:
+        raise NotImplementedError
+
+    def _set_code(self, row: int, field_name: str, value: Any) -> None:
+        text = "" if value is None else str(value)
+        self.table.rows[f"{field_name}_code"][row] = self.vocab[field_name].code(text)
+
+    def _set_lon_lat(self, row: int, lon: Any, lat: Any, prefix: str = "") -> None:
+        rows = self.table.rows
+        if lon is None or lat is None:
+            rows[prefix + "lon"][row] = rows[prefix + "lat"][row] = np.nan
+            rows["x"][row] = rows["y"][row] = np.nan
+            return
+        lo, la = float(lon), float(lat)
+        x, y = self.projection.forward(lo, la)
+        rows[prefix + "lon"][row], rows[prefix + "lat"][row] = lo, la
+        rows["x"][row], rows["y"][row] = float(x), float(y)
+
+    # -- time ---------------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Re-evaluate time-dependent state (ages, staleness) against the clock."""
+
+    # -- style --------------------------------------------------------------------------------
+
+    def set_visible(self, visible: bool) -> None:
+        """Show or hide the whole layer."""
+        if visible != self.visible:
+            self.visible = visible
+            self.changed.emit(LayerChange(self.name, style=frozenset({"visible"})))
+
+    def set_opacity(self, opacity: float) -> None:
+        """Layer opacity, 0 to 1."""
+        opacity = min(1.0, max(0.0, float(opacity)))
+        if opacity != self.opacity:
+            self.opacity = opacity
+            self.changed.emit(LayerChange(self.name, style=frozenset({"opacity"})))
+
+    def set_hidden(self, field_name: str, values: Iterable[str]) -> None:
+        """Hide features whose ``field_name`` is one of ``values`` (a filter)."""
+        if field_name not in self.hidden:
+            raise KeyError(f"{self.name} has no filter on {field_name!r}")
+        new = set(values)
+        if new != self.hidden[field_name]:
+            self.hidden[field_name] = new
+            self.changed.emit(LayerChange(self.name, style=frozenset({"filters"})))
+
+    def set_value_shown(self, field_name: str, value: str, shown: bool) -> None:
+        """Show or hide one value of a filter field."""
+        hidden = set(self.hidden[field_name])
+        if shown:
+            hidden.discard(value)
+        else:
+            hidden.add(value)
+        self.set_hidden(field_name, hidden)
+
+    def shown_mask(self) -> np.ndarray:
+        """Per row: passes every filter and has a position."""
+        rows = self.table.rows
+        mask = (
+            np.isfinite(rows["x"]) if "x" in (rows.dtype.names or ()) else np.ones(len(rows), bool)
+        )
+        for f, hidden in self.hidden.items():
+            if hidden:
+                codes = self.vocab[f].codes_of(hidden)
+                if codes:
+                    mask &= ~np.isin(rows[f"{f}_code"], codes)
+        return mask
+
+    def legend(self) -> list[LegendEntry]:
+        """Legend rows for every filter field's values present (or hidden)."""
+        out: list[LegendEntry] = []
+        rows = self.table.rows
+        for f in self.filter_fields:
+            vocab = self.vocab[f]
+            counts = np.bincount(rows[f"{f}_code"], minlength=len(vocab)) if len(rows) else None
+            names = set(self._legend_values(f)) | set(vocab.names) | self.hidden[f]
+            for value in self._order_legend(f, names):
+                code = vocab.codes_of([value])
+                n = int(counts[code[0]]) if counts is not None and code else 0
+                if n == 0 and value not in self._legend_values(f) and value not in self.hidden[f]:
+                    continue
+                label, colour, symbol, filled = self._legend_look(f, value)
+                out.append(
+                    LegendEntry(f, value, label, colour, symbol, filled, n, value in self.hidden[f])
+                )
+        return out
+
+    def _legend_values(self, field_name: str) -> Sequence[str]:
+        """Values always listed in the legend (e.g. every status), even at count 0."""
+        return ()
+
+    def _order_legend(self, field_name: str, names: set[str]) -> list[str]:
+        fixed = list(self._legend_values(field_name))
+        return fixed + sorted(n for n in names if n not in fixed)
+
+    def _legend_look(self, field_name: str, value: str) -> tuple[str, str, str, bool]:
+        return value, "#ffffff", "o", True
+
+    # -- geometry queries ----------------------------------------------------------------------
+
+    def xy(self) -> tuple[np.ndarray, np.ndarray]:
+        """Projected positions of all rows."""
+        rows = self.table.rows
+        return rows["x"], rows["y"]
+
+    def ids_in(self, area: BaseGeometry) -> list[int]:
+        """Ids of shown features inside a polygon in projected metres."""
+        x, y = self.xy()
+        mask = self.shown_mask()
+        if not mask.any():
+            return []
+        inside = np.zeros(len(x), dtype=bool)
+        inside[mask] = shapely.contains_xy(area, x[mask], y[mask])
+        return [int(i) for i in self.ids[inside]]
+
+    def nearest(self, x: float, y: float, radius: float) -> int | None:
+        """The shown feature nearest to (x, y) within ``radius`` metres, if any."""
+        xs, ys = self.xy()
+        mask = self.shown_mask()
+        if not mask.any():
+            return None
+        d2 = np.where(mask, (xs - x) ** 2 + (ys - y) ** 2, np.inf)
+        i = int(np.argmin(d2))
+        return int(self.ids[i]) if d2[i] <= radius * radius else None
+
+    def bounds(self, ids: Iterable[int] | None = None) -> tuple[float, float, float, float] | None:
+        """(xmin, ymin, xmax, ymax) of some features (all when ``ids`` is None)."""
+        x, y = self.xy()
+        if ids is not None:
+            r = self.table.rows_of(ids)
+            x, y = x[r], y[r]
+        ok = np.isfinite(x) & np.isfinite(y)
+        if not ok.any():
+            return None
+        return float(x[ok].min()), float(y[ok].min()), float(x[ok].max()), float(y[ok].max())
+
+    def describe(self, fid: int) -> str:
+        """A one-line description for tooltips and lists."""
+        rec = self.records[fid]
+        return f"{self.title} {fid}: {rec.get('name') or ''}".strip()

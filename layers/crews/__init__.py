@@ -1,0 +1,1 @@
+"""Crews layer: position, heading, status, name, staleness and a short trail."""

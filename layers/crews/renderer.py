@@ -1,0 +1,91 @@
+"""Draws crews: heading arrows coloured by status, names, one item for all trails."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pyqtgraph as pg
+from pyqtgraph.Qt import QtGui
+
+from layers import palette
+from layers.crews.model import CrewLayerModel
+from layers.rendering import LabelsItem, PointRenderer
+
+#: Headings are drawn in steps of this many degrees: few atlas entries, no visible loss.
+HEADING_STEP = 10
+CREW_SIZE = 18.0
+
+
+def _arrow_paths() -> list[QtGui.QPainterPath]:
+    """An arrow per heading step, pointing up the screen at 0° and turning clockwise."""
+    base = QtGui.QPainterPath()
+    base.moveTo(0.0, -0.5)
+    base.lineTo(0.38, 0.42)
+    base.lineTo(0.0, 0.2)
+    base.lineTo(-0.38, 0.42)
+    base.closeSubpath()
+    paths = []
+    for deg in range(0, 360, HEADING_STEP):
+        paths.append(QtGui.QTransform().rotate(deg).map(base))
+    return paths
+
+
+class CrewLayerRenderer(PointRenderer):
+    """Crews: a scatter of arrows (a disc with no heading), a trail curve, a label item."""
+
+    z = 30
+    model: CrewLayerModel
+
+    def __init__(
+        self, model: CrewLayerModel, view: pg.ViewBox, request_frame: Callable[[], None]
+    ) -> None:
+        super().__init__(model, view, request_frame)
+        self.arrows = _arrow_paths()
+        self.trails = pg.PlotCurveItem(pen=self.styles.pen(palette.INK, 1.0, 0.5))
+        self.labels = LabelsItem(offset=(12.0, -6.0))
+        self.add_item(self.trails, -1)
+        self.add_item(self.labels, 1)
+
+    def point_styles(
+        self, rows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Arrow by heading step, brush by status and staleness."""
+        t = self.model.table.rows
+        heading = t["heading"][rows]
+        has_heading = np.isfinite(heading)
+        step = np.zeros(len(rows), dtype=np.int64)
+        step[has_heading] = np.round(heading[has_heading] / HEADING_STEP).astype(np.int64) % len(
+            self.arrows
+        )
+        arrows = np.empty(len(self.arrows), dtype=object)
+        arrows[:] = self.arrows
+        sym = np.where(has_heading, arrows[step], "o")
+        statuses = self.model.vocab["status"].names
+        looks = [palette.crew_status_style(s) for s in statuses] or [palette.UNKNOWN_STATUS]
+        # Index: status * 2 + stale.
+        pens = np.empty(2 * len(looks), dtype=object)
+        brushes = np.empty(2 * len(looks), dtype=object)
+        for i, s in enumerate(looks):
+            for stale in (0, 1):
+                alpha = palette.STALE_ALPHA if stale else 1.0
+                if s.filled:
+                    pens[2 * i + stale] = self.styles.pen(palette.INK, 1.2, alpha)
+                    brushes[2 * i + stale] = self.styles.brush(s.colour, alpha)
+                else:
+                    pens[2 * i + stale] = self.styles.pen(s.colour, 2.0, alpha)
+                    brushes[2 * i + stale] = self.styles.brush(palette.BACKGROUND, 0.6 * alpha)
+        key = t["status_code"][rows].astype(np.int64) * 2 + t["stale"][rows].astype(np.int64)
+        return sym, np.full(len(rows), CREW_SIZE), pens[key], brushes[key]
+
+    def after_data(self) -> None:
+        """Trails and labels follow the points (a few hundred crews: rebuilt together)."""
+        shown = np.flatnonzero(self.model.shown_mask())
+        x, y, connect = self.model.trails(shown)
+        self.trails.setData(x=x, y=y, connect=connect.astype(np.int32))
+        t = self.model.table.rows
+        ink = self.styles.pen(palette.INK)
+        dim = self.styles.pen(palette.DIM_INK)
+        texts = [self.model.label(int(i)) for i in t["id"][shown]]
+        pens = [dim if s else ink for s in t["stale"][shown]]
+        self.labels.set_labels(t["x"][shown], t["y"][shown], texts, pens)

@@ -1,0 +1,1 @@
+"""Open issues layer: by category and age, clustered when zoomed out."""

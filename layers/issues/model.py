@@ -1,0 +1,141 @@
+"""The open-issues layer model: category, status, age band, and grid clustering (no Qt)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from layers import palette
+from layers.base import LayerChange, LayerModel, Record, to_epoch
+
+
+@dataclass(frozen=True)
+class Clusters:
+    """Features grouped by a square grid: centres, counts and each row's cluster."""
+
+    x: np.ndarray
+    y: np.ndarray
+    count: np.ndarray
+    #: For each row given: the index of its cluster.
+    label: np.ndarray
+    #: The rows that were clustered (indices into the feature table).
+    rows: np.ndarray
+
+    def members(self, k: int) -> np.ndarray:
+        """Table rows in cluster ``k``."""
+        return self.rows[self.label == k]
+
+
+def grid_clusters(x: np.ndarray, y: np.ndarray, cell: float) -> tuple[np.ndarray, ...]:
+    """Group points by a ``cell``-sized square grid anchored at the origin.
+
+    The grid is fixed in map metres, so panning never regroups; only a change
+    of cell size (a zoom) does. Returns (centre x, centre y, count, label).
+    """
+    if cell <= 0:
+        raise ValueError("cell size must be positive")
+    if len(x) == 0:
+        e = np.zeros(0)
+        return e, e, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    ix = np.floor(x / cell).astype(np.int64)
+    iy = np.floor(y / cell).astype(np.int64)
+    key = ix * 4_294_967_296 + iy
+    _, label, count = np.unique(key, return_inverse=True, return_counts=True)
+    cx = np.bincount(label, weights=x) / count
+    cy = np.bincount(label, weights=y) / count
+    return cx, cy, count, label
+
+
+class IssueLayerModel(LayerModel):
+    """Open issues as points; closed ones leave the layer. Filters by category and status."""
+
+    name = "issues"
+    title = "Open issues"
+    dtype = np.dtype(
+        [
+            ("id", "i8"),
+            ("x", "f8"),
+            ("y", "f8"),
+            ("lon", "f8"),
+            ("lat", "f8"),
+            ("category_code", "i2"),
+            ("status_code", "i2"),
+            ("requested_ts", "f8"),
+            ("age_band", "i1"),
+        ]
+    )
+    filter_fields = ("category", "status")
+
+    def _accepts(self, record: Record) -> bool:
+        return str(record.get("status") or "open") != "closed"
+
+    def _fill_row(self, row: int, record: Record, new: bool) -> None:
+        ts = to_epoch(record.get("requested_at"))
+        lon, lat = record.get("lon"), record.get("lat")
+        lon = None if lon is None else float(lon)
+        lat = None if lat is None else float(lat)
+        self._set_lon_lat(row, lon, lat)
+        self._set_code(row, "category", str(record.get("category") or "Other"))
+        self._set_code(row, "status", str(record.get("status") or "open"))
+        rows = self.table.rows
+        rows["requested_ts"][row] = ts
+        rows["age_band"][row] = self._band(ts, self.clock().timestamp())
+
+    @staticmethod
+    def _band(ts: float, now: float) -> int:
+        return palette.age_band(now - ts) if np.isfinite(ts) else 0
+
+    def tick(self) -> None:
+        """Move issues into older age bands; announces only those that moved."""
+        rows = self.table.rows
+        if not len(rows):
+            return
+        now = self.clock().timestamp()
+        age = now - rows["requested_ts"]
+        bands = np.zeros(len(rows), dtype=np.int8)
+        for i, band in enumerate(palette.ISSUE_AGE_BANDS[:-1]):
+            bands[(age >= band.max_age_s)] = i + 1
+        bands[~np.isfinite(age)] = 0
+        moved = bands != rows["age_band"]
+        if moved.any():
+            rows["age_band"][moved] = bands[moved]
+            ids = frozenset(int(i) for i in rows["id"][moved])
+            self.changed.emit(LayerChange(self.name, ids))
+
+    def clusters(self, cell: float) -> Clusters:
+        """Shown issues grouped by a grid of ``cell`` metres."""
+        rows_idx = np.flatnonzero(self.shown_mask())
+        rows = self.table.rows
+        cx, cy, count, label = grid_clusters(rows["x"][rows_idx], rows["y"][rows_idx], cell)
+        return Clusters(cx, cy, count, label, rows_idx)
+
+    def age_seconds(self, fid: int) -> float:
+        """How long an issue has waited, by the model's clock."""
+        ts = self.table.rows["requested_ts"][self.table.row(fid)]
+        return self.clock().timestamp() - float(ts)
+
+    def _legend_values(self, field_name: str) -> Sequence[str]:
+        return tuple(palette.ISSUE_STATUSES) if field_name == "status" else ()
+
+    def _legend_look(self, field_name: str, value: str) -> tuple[str, str, str, bool]:
+        if field_name == "status":
+            s = palette.issue_status_style(value)
+            return s.label, s.colour, "o", s.filled
+        return value, palette.INK, palette.issue_symbol(value), True
+
+    def describe(self, fid: int) -> str:
+        """``Pothole · 12 Main St · open 3 h``."""
+        rec = self.records[fid]
+        age = self.age_seconds(fid)
+        if not np.isfinite(age):
+            waited = "age unknown"
+        elif age < 3600:
+            waited = f"{max(0, int(age // 60))} min"
+        elif age < 2 * 86400:
+            waited = f"{int(age // 3600)} h"
+        else:
+            waited = f"{int(age // 86400)} d"
+        parts = (str(rec.get("category") or "Issue"), rec.get("address"), f"waiting {waited}")
+        return f"#{fid} " + " · ".join(str(p) for p in parts if p)

@@ -1,0 +1,40 @@
+"""Which renderer draws which layer model (napari's model-to-view registry)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pyqtgraph as pg
+
+from layers.assets.model import AssetLayerModel
+from layers.assets.renderer import AssetLayerRenderer
+from layers.base import LayerModel
+from layers.crews.model import CrewLayerModel
+from layers.crews.renderer import CrewLayerRenderer
+from layers.issues.model import IssueLayerModel
+from layers.issues.renderer import IssueLayerRenderer
+from layers.rendering import LayerRenderer
+from layers.roads.model import RoadLayerModel
+from layers.roads.renderer import RoadLayerRenderer
+
+RENDERERS: dict[type[LayerModel], type[LayerRenderer]] = {
+    RoadLayerModel: RoadLayerRenderer,
+    AssetLayerModel: AssetLayerRenderer,
+    IssueLayerModel: IssueLayerRenderer,
+    CrewLayerModel: CrewLayerRenderer,
+}
+
+
+def register(model_type: type[LayerModel], renderer_type: type[LayerRenderer]) -> None:
+    """Teach the canvas to draw a new kind of layer."""
+    RENDERERS[model_type] = renderer_type
+
+
+def renderer_for(
+    model: LayerModel, view: pg.ViewBox, request_frame: Callable[[], None]
+) -> LayerRenderer:
+    """A renderer for a model (looked up along the model's class hierarchy)."""
+    for cls in type(model).__mro__:
+        if cls in RENDERERS:
+            return RENDERERS[cls](model, view, request_frame)
+    raise TypeError(f"no renderer registered for {type(model).__name__}")

@@ -1,0 +1,372 @@
+"""What every layer renderer shares: the subscription, pen/brush caches, fast items.
+
+A renderer is a thin adapter from one layer model to a handful of pyqtgraph
+items. It never redraws on a model event: it folds the change into a
+:class:`~layers.base.ChangeSet` and asks the canvas for a frame; the canvas
+settles every dirty renderer once, just before paint, so a burst of deltas
+becomes one redraw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from pyqtgraph.Qt import QtCore, QtGui
+from shapely.geometry.base import BaseGeometry
+
+from layers import palette
+from layers.base import ChangeSet, LayerChange, LayerModel
+
+
+class StyleBook:
+    """Shared QPen/QBrush objects, one per look, so the symbol atlas stays small.
+
+    pyqtgraph's atlas keys a style by the identity of its pen and brush objects;
+    handing it the same object for the same look keeps one atlas entry per look.
+    """
+
+    def __init__(self) -> None:
+        self._pens: dict[tuple[str, float, float], QtGui.QPen] = {}
+        self._brushes: dict[tuple[str, float], QtGui.QBrush] = {}
+        self.no_pen = QtGui.QPen(QtCore.Qt.PenStyle.NoPen)
+        self.no_brush = QtGui.QBrush(QtCore.Qt.BrushStyle.NoBrush)
+
+    def pen(self, colour: str, width: float = 1.0, alpha: float = 1.0) -> QtGui.QPen:
+        """A cosmetic pen of a colour and pixel width."""
+        key = (colour, width, alpha)
+        pen = self._pens.get(key)
+        if pen is None:
+            pen = pg.mkPen(color=palette.hex_to_rgba(colour, alpha), width=width)
+            pen.setCosmetic(True)
+            self._pens[key] = pen
+        return pen
+
+    def brush(self, colour: str, alpha: float = 1.0) -> QtGui.QBrush:
+        """A solid brush of a colour."""
+        key = (colour, alpha)
+        brush = self._brushes.get(key)
+        if brush is None:
+            brush = pg.mkBrush(palette.hex_to_rgba(colour, alpha))
+            self._brushes[key] = brush
+        return brush
+
+
+class FastScatter(pg.ScatterPlotItem):
+    """A ScatterPlotItem that can restyle or move some rows without rebuilding the rest."""
+
+    def mouseClickEvent(self, ev: Any) -> None:
+        """Clicks go to the map's view, which picks across layers (and clusters)."""
+        ev.ignore()
+
+    def hoverEvent(self, ev: Any) -> None:
+        """Hover is the canvas's job (one rate-limited pick for all layers)."""
+
+    def update_rows(
+        self,
+        rows: np.ndarray,
+        x: np.ndarray,
+        y: np.ndarray,
+        symbol: np.ndarray,
+        size: np.ndarray,
+        pen: np.ndarray,
+        brush: np.ndarray,
+        visible: np.ndarray,
+    ) -> None:
+        """Write new state into ``rows``; only those rows get new atlas fragments."""
+        d = self.data
+        moved = (d["x"][rows] != x) | (d["y"][rows] != y)
+        d["x"][rows] = x
+        d["y"][rows] = y
+        d["symbol"][rows] = symbol
+        d["size"][rows] = size
+        d["pen"][rows] = pen
+        d["brush"][rows] = brush
+        d["visible"][rows] = visible
+        d["sourceRect"][rows] = 0
+        if moved.any():
+            self.prepareGeometryChange()
+            self.informViewBoundsChanged()
+            self.bounds = [None, None]
+        self.updateSpots()
+
+    def set_all(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        symbol: np.ndarray,
+        size: np.ndarray,
+        pen: np.ndarray,
+        brush: np.ndarray,
+        visible: np.ndarray,
+        ids: np.ndarray,
+    ) -> None:
+        """Replace every point (one setData call)."""
+        self.setData(x=x, y=y, symbol=symbol, size=size, pen=pen, brush=brush, data=ids)
+        if len(x) and not visible.all():
+            self.setPointsVisible(visible)
+
+
+class LabelsItem(pg.GraphicsObject):
+    """Many short texts at map positions, painted by one item in screen pixels."""
+
+    def __init__(self, offset: tuple[float, float] = (0.0, 0.0), centred: bool = False) -> None:
+        super().__init__()
+        self._x = np.zeros(0)
+        self._y = np.zeros(0)
+        self._texts: list[str] = []
+        self._pens: list[QtGui.QPen] = []
+        self._offset = offset
+        self._centred = centred
+        self.max_labels = 600
+        self.font = QtGui.QFont()
+        self.font.setPointSizeF(9.5)
+        self.font.setBold(True)
+        self._halo = QtGui.QColor(palette.BACKGROUND)
+        self._sprites: dict[tuple[str, int, float], QtGui.QPixmap] = {}
+
+    def set_labels(
+        self, x: np.ndarray, y: np.ndarray, texts: Sequence[str], pens: Sequence[QtGui.QPen]
+    ) -> None:
+        """Replace all labels."""
+        self.prepareGeometryChange()
+        self._x, self._y = np.asarray(x, float), np.asarray(y, float)
+        self._texts, self._pens = list(texts), list(pens)
+        self.update()
+
+    def texts(self) -> list[str]:
+        """The label texts (for tests and tooltips)."""
+        return list(self._texts)
+
+    def viewTransformChanged(self) -> None:
+        """Pixel padding of the bounds depends on zoom."""
+        self.prepareGeometryChange()
+        super().viewTransformChanged()
+
+    def boundingRect(self) -> QtCore.QRectF:
+        """The labels' anchor extent, padded by the widest label in pixels."""
+        ok = np.isfinite(self._x) & np.isfinite(self._y)
+        if not ok.any():
+            return QtCore.QRectF()
+        x0, x1 = float(self._x[ok].min()), float(self._x[ok].max())
+        y0, y1 = float(self._y[ok].min()), float(self._y[ok].max())
+        px, py = self.pixelVectors()
+        pad_x = 260.0 * (px.length() if px is not None else 0.0)
+        pad_y = 30.0 * (py.length() if py is not None else 0.0)
+        return QtCore.QRectF(x0 - pad_x, y0 - pad_y, x1 - x0 + 2 * pad_x, y1 - y0 + 2 * pad_y)
+
+    def _sprite(self, text: str, pen: QtGui.QPen, dpr: float) -> QtGui.QPixmap:
+        """A label rendered once with its halo, then reused (label texts repeat a lot)."""
+        key = (text, pen.color().rgba(), dpr)
+        pm = self._sprites.get(key)
+        if pm is None:
+            if len(self._sprites) > 4000:
+                self._sprites.clear()  # bounded: texts like "last seen N min" change
+            fm = QtGui.QFontMetricsF(self.font)
+            w, h = fm.horizontalAdvance(text) + 4, fm.height() + 4
+            pm = QtGui.QPixmap(int(np.ceil(w * dpr)), int(np.ceil(h * dpr)))
+            pm.setDevicePixelRatio(dpr)
+            pm.fill(QtCore.Qt.GlobalColor.transparent)
+            q = QtGui.QPainter(pm)
+            q.setFont(self.font)
+            base = QtCore.QPointF(2, 2 + fm.ascent())
+            q.setPen(QtGui.QPen(self._halo))
+            for ox, oy in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+                q.drawText(base + QtCore.QPointF(ox, oy), text)
+            q.setPen(pen)
+            q.drawText(base, text)
+            q.end()
+            self._sprites[key] = pm
+        return pm
+
+    def paint(self, p: QtGui.QPainter, *args: Any) -> None:
+        """Map anchors to pixels, then blit each visible label's cached sprite."""
+        if not self._texts:
+            return
+        t = p.transform()
+        xs = t.m11() * self._x + t.m21() * self._y + t.dx()
+        ys = t.m12() * self._x + t.m22() * self._y + t.dy()
+        dev = p.device()
+        w, h = (dev.width(), dev.height()) if dev is not None else (1e9, 1e9)
+        dpr = dev.devicePixelRatioF() if dev is not None else 1.0
+        on = np.flatnonzero((xs > -200) & (xs < w + 50) & (ys > -20) & (ys < h + 20))
+        if len(on) > self.max_labels:
+            return  # too many to read: the map is zoomed out too far for labels
+        p.resetTransform()
+        dx, dy = self._offset
+        for i in on:
+            pm = self._sprite(self._texts[i], self._pens[i], dpr)
+            pw, ph = pm.width() / dpr, pm.height() / dpr
+            if self._centred:
+                pos = QtCore.QPointF(xs[i] - pw / 2, ys[i] - ph / 2)
+            else:
+                pos = QtCore.QPointF(xs[i] + dx - 2, ys[i] + dy - ph / 2)
+            p.drawPixmap(pos, pm)
+
+
+class LayerRenderer:
+    """Base of layer renderers: subscribes to a model and settles changes once per frame."""
+
+    z = 0
+
+    def __init__(self, model: LayerModel, view: pg.ViewBox, request_frame: Callable[[], None]):
+        self.model = model
+        self.view = view
+        self.styles = StyleBook()
+        self._request_frame = request_frame
+        self._pending = ChangeSet(structure=True, style={"visible", "opacity", "filters"})
+        self.settle_count = 0
+        self._items: list[pg.GraphicsObject] = []
+        model.changed.connect(self._on_change)
+
+    @property
+    def name(self) -> str:
+        """The layer's name."""
+        return self.model.name
+
+    def add_item(self, item: pg.GraphicsObject, z: float = 0.0) -> None:
+        """Put one of this layer's items in the view (bounds ignored for auto-range)."""
+        item.setZValue(self.z + z)
+        self.view.addItem(item, ignoreBounds=True)
+        self._items.append(item)
+
+    def items(self) -> list[pg.GraphicsObject]:
+        """The pyqtgraph items this layer draws with."""
+        return list(self._items)
+
+    def _on_change(self, change: LayerChange) -> None:
+        self._pending.merge(change)
+        self._request_frame()
+
+    @property
+    def dirty(self) -> bool:
+        """Whether changes wait to be drawn."""
+        return bool(self._pending)
+
+    def mark_dirty(self) -> None:
+        """Force a redraw of this layer's data on the next frame."""
+        self._pending.structure = True
+        self._request_frame()
+
+    def settle(self) -> bool:
+        """Bring the items up to date with the model; True when anything changed."""
+        if not self._pending:
+            return False
+        changes = self._pending.take()
+        if changes.ids or changes.structure:
+            self.apply_data(changes)
+        if changes.style:
+            self.apply_style(changes.style)
+        self.settle_count += 1
+        return True
+
+    def apply_data(self, changes: ChangeSet) -> None:
+        """Recompute what the changed features look like."""
+        raise NotImplementedError
+
+    def apply_style(self, props: set[str]) -> None:
+        """Apply layer-wide style: visibility, opacity (filters are per layer)."""
+        if "visible" in props:
+            for item in self._items:
+                item.setVisible(self.model.visible)
+        if "opacity" in props:
+            for item in self._items:
+                item.setOpacity(self.model.opacity)
+        if "filters" in props:
+            self.apply_filters()
+
+    def apply_filters(self) -> None:
+        """Show only the features that pass the model's filters."""
+        self.mark_dirty()
+
+    def view_scale_changed(self, metres_per_pixel: float) -> None:
+        """The zoom changed (not called on pans)."""
+
+    def pick(self, x: float, y: float, metres_per_pixel: float) -> list[int]:
+        """Ids under a click at (x, y) metres (a cluster gives all its members)."""
+        if not self.model.visible:
+            return []
+        fid = self.model.nearest(x, y, 8.0 * metres_per_pixel)
+        return [] if fid is None else [fid]
+
+    def select_area(self, area: BaseGeometry) -> list[int]:
+        """Ids of shown features inside a polygon in metres."""
+        return self.model.ids_in(area) if self.model.visible else []
+
+    def tooltip(self, ids: list[int]) -> str:
+        """Hover text for some features of this layer."""
+        if not ids:
+            return ""
+        lines = [self.model.describe(i) for i in ids[:8]]
+        if len(ids) > 8:
+            lines.append(f"… and {len(ids) - 8} more")
+        return "\n".join(lines)
+
+    def detach(self) -> None:
+        """Leave the view and stop listening to the model."""
+        self.model.changed.disconnect(self._on_change)
+        for item in self._items:
+            self.view.removeItem(item)
+        self._items.clear()
+
+
+class PointRenderer(LayerRenderer):
+    """A point layer in one scatter item, restyling only the rows a delta names."""
+
+    #: Above this share of changed rows a full setData is cheaper than row updates.
+    full_rebuild_share = 0.25
+
+    def __init__(self, model: LayerModel, view: pg.ViewBox, request_frame: Callable[[], None]):
+        super().__init__(model, view, request_frame)
+        self.scatter = FastScatter(pxMode=True, hoverable=False, tip=None)
+        self.add_item(self.scatter)
+        self.full_rebuilds = 0
+        self.row_updates = 0
+
+    def point_styles(
+        self, rows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Symbols, sizes, pens and brushes (object arrays) of table rows."""
+        raise NotImplementedError
+
+    def apply_data(self, changes: ChangeSet) -> None:
+        """Move/restyle the named rows, or rebuild when rows were added or removed."""
+        table = self.model.table
+        n = len(table)
+        if changes.structure or len(self.scatter.data) != n:
+            self._rebuild()
+        else:
+            rows = table.rows_of(changes.ids)
+            if len(rows) > self.full_rebuild_share * n:
+                self._rebuild()
+            elif len(rows):
+                t = table.rows
+                sym, size, pen, brush = self.point_styles(rows)
+                vis = self.model.shown_mask()[rows]
+                self.scatter.update_rows(
+                    rows, t["x"][rows], t["y"][rows], sym, size, pen, brush, vis
+                )
+                self.row_updates += 1
+        self.after_data()
+
+    def _rebuild(self) -> None:
+        t = self.model.table.rows
+        rows = np.arange(len(t))
+        sym, size, pen, brush = self.point_styles(rows)
+        self.scatter.set_all(
+            t["x"].copy(), t["y"].copy(), sym, size, pen, brush, self.model.shown_mask(), t["id"]
+        )
+        self.full_rebuilds += 1
+
+    def after_data(self) -> None:
+        """Hook for items derived from the points (labels, trails)."""
+
+    def apply_filters(self) -> None:
+        """Filters only toggle point visibility: no geometry is recomputed."""
+        if len(self.scatter.data) == len(self.model.table):
+            self.scatter.setPointsVisible(self.model.shown_mask())
+            self.after_data()
+        else:
+            self.mark_dirty()

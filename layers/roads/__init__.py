@@ -1,0 +1,1 @@
+"""Roads basemap layer: centerlines styled by road class, drawn from a cache."""
