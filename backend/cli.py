@@ -73,11 +73,14 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_city(args: argparse.Namespace) -> int:
-    from backend.demo_city.generate import build_demo_city
+    from backend.demo_city.generate import DemoCityRefused, build_demo_city
 
     engine = open_database(args.db)
     try:
         counts = build_demo_city(engine, seed=args.seed)
+    except DemoCityRefused as exc:
+        print(f"error: {exc}; nothing was written", file=sys.stderr)
+        return 2
     finally:
         engine.dispose()
     print(json.dumps(counts))
