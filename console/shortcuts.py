@@ -26,6 +26,13 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("window.reset_layout", "Ctrl+Shift+R", "Reset the panel layout", "Window"),
     Shortcut("window.help", "F1", "Show these shortcuts", "Window"),
     Shortcut("window.quit", "Ctrl+Q", "Quit the console", "Window"),
+    Shortcut("dispatch.assign", "A", "Assign the selected job, then its crew's number", "Dispatch"),
+    Shortcut("dispatch.pick_crew", "1-9", "Pick the crew numbered so on the board", "Dispatch"),
+    Shortcut("dispatch.cancel", "Esc", "Stop picking a crew", "Dispatch"),
+    Shortcut("dispatch.unassign", "U", "Take the selected job back from its crew", "Dispatch"),
+    Shortcut("dispatch.undo", "Ctrl+Z", "Undo the last assignment", "Dispatch"),
+    Shortcut("dispatch.search", "Ctrl+F", "Search the job queue", "Dispatch"),
+    Shortcut("dispatch.drag", "Drag", "Drop a job on a crew row or marker: assign", "Dispatch"),
 )
 
 
