@@ -79,8 +79,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Train on yearly origins in [--train-from, --cutoff) with features known "
         "at each origin, then score every pipe laid before the cutoff and judge the ranking "
         "on the failures in [--cutoff, --until). The last line is JSON: c_index, "
-        "baseline_c_index (age alone), assets, failures_in_test, top5pct_length_capture, "
-        "c_index_by_material.",
+        "baseline_c_index (age alone), assets, failures_in_test, top5pct_length_capture "
+        "(test failures on the pipes renewed first, by risk per metre, within 5 % of "
+        "network length), c_index_by_material.",
     )
     add_db_option(p)
     p.add_argument("--cutoff", type=_date, default=DEFAULT_CUTOFF, help="default %(default)s")

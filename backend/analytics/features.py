@@ -13,11 +13,17 @@ Features a utility engineer would recognise:
   years since the last one;
 * breaks of the main it replaced (same id, before its install date): the
   ground and the service there;
-* neighbourhood: other breaks on the same street segment in the last 5 years,
-  and other breaks within :data:`NEAR_RADIUS_M` in the last 5 years of where
-  the pipe is known to be at the origin (its own earlier breaks, else its
-  street segment's). The inventory has no geometry, so a pipe that never
-  broke and whose street never had a break has no known place yet.
+* neighbourhood: other breaks on the same street segment (``ROADSEGMENTID``,
+  which both files carry, so it works for pipes that never broke) in the last
+  5 years; other breaks within :data:`NEAR_RADIUS_M` in the last 5 years, and
+  within :data:`WIDE_RADIUS_M` over all known history, of where the pipe is
+  known to be at the origin (its own earlier breaks, else its street
+  segment's). The inventory has no geometry, so a pipe that never broke and
+  whose street never had a break has no known place yet.
+
+Every break kind counts for the neighbourhood (a break on a since-removed
+main, or on the main a pipe replaced, still tells of the ground and the
+pressure there); only the pipe's own ``failure`` events count as its history.
 """
 
 from __future__ import annotations
@@ -31,6 +37,9 @@ from scipy.spatial import cKDTree
 from backend.analytics.history import NetworkHistory
 
 NEAR_RADIUS_M = 150.0
+#: Radius of the all-history neighbourhood: a cluster of breaks over decades marks
+#: corrosive soil or a weak run of main even where the last 5 years were quiet.
+WIDE_RADIUS_M = 200.0
 RECENT_YEARS = 5.0
 #: Materials with a coefficient of their own; the rest pool as "other".
 MATERIAL_GROUPS = {
@@ -45,7 +54,7 @@ MATERIAL_GROUPS = {
     "AC": "AC",
 }
 ZONES = ("KIT 4", "KIT 5", "KIT 2W", "KIT 6")
-#: The model's covariates (chosen on the 2015 split; see backend.analytics.model).
+#: The model's covariates (chosen by validation before 2018; see backend.analytics.model).
 MODEL_COLUMNS = (
     "age",
     "log_length",
@@ -64,6 +73,8 @@ MODEL_COLUMNS = (
     "log_breaks",
     "recency",
     "log_near_breaks_5y",
+    "log_near_breaks_all",
+    "log_segment_breaks_5y",
 )
 
 
@@ -82,7 +93,8 @@ def features_at(history: NetworkHistory, origin: float) -> pd.DataFrame:
     """One row per pipe laid before ``origin`` (a fractional year), index asset id.
 
     Besides :data:`MODEL_COLUMNS` the frame keeps readable columns for reasons
-    and reports: material, installed, length_m, breaks, breaks_since, near.
+    and reports: material, installed, length_m, breaks, breaks_since, near,
+    near_all, segment_breaks_5y.
     """
     pipes = history.pipes[history.pipes["installed"] < origin]
     past = history.breaks[history.breaks["t"] < origin]
@@ -128,8 +140,10 @@ def features_at(history: NetworkHistory, origin: float) -> pd.DataFrame:
     recent_all = past[past["t"] >= origin - RECENT_YEARS]
     out["segment_breaks_5y"] = _segment_counts(pipes, recent_all)
     out["log_segment_breaks_5y"] = np.log1p(out["segment_breaks_5y"])
-    out["near"] = _near_counts(pipes, past, recent_all)
+    out["near"] = _near_counts(pipes, past, recent_all, NEAR_RADIUS_M)
     out["log_near_breaks_5y"] = np.log1p(out["near"])
+    out["near_all"] = _near_counts(pipes, past, past, WIDE_RADIUS_M)
+    out["log_near_breaks_all"] = np.log1p(out["near_all"])
     return out
 
 
@@ -155,8 +169,13 @@ def _positions(pipes: pd.DataFrame, past: pd.DataFrame) -> pd.DataFrame:
     return own.reindex(pipes.index).fillna(by_segment)
 
 
-def _near_counts(pipes: pd.DataFrame, past: pd.DataFrame, recent: pd.DataFrame) -> pd.Series:
-    """Recent breaks within :data:`NEAR_RADIUS_M` of each placed pipe, its own left out."""
+def _near_counts(
+    pipes: pd.DataFrame, past: pd.DataFrame, recent: pd.DataFrame, radius: float
+) -> pd.Series:
+    """Breaks of ``recent`` within ``radius`` metres of each placed pipe, its own left out.
+
+    ``past`` (everything before the origin) only places the pipes.
+    """
     result = pd.Series(0.0, index=pipes.index)
     pos = _positions(pipes, past).dropna()
     pts = recent.dropna(subset=["lon", "lat"])
@@ -165,7 +184,7 @@ def _near_counts(pipes: pd.DataFrame, past: pd.DataFrame, recent: pd.DataFrame) 
     lat0 = float(pts["lat"].mean())
     tree = cKDTree(_local_xy(pts["lon"].to_numpy(), pts["lat"].to_numpy(), lat0))
     hits = tree.query_ball_point(
-        _local_xy(pos["lon"].to_numpy(), pos["lat"].to_numpy(), lat0), r=NEAR_RADIUS_M
+        _local_xy(pos["lon"].to_numpy(), pos["lat"].to_numpy(), lat0), r=radius
     )
     owners = pts["asset_id"].to_numpy()
     for asset_id, idx in zip(pos.index, hits, strict=True):

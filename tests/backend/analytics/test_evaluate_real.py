@@ -18,10 +18,13 @@ from backend.importers.base import ImportOptions
 from backend.importers.registry import import_files
 from tests.conftest import shared_file
 
-# Measured with cutoff 2018-01-01, train from 2012-01-01, until 2023-01-01:
-# C-index 0.908, cast iron 0.817, age alone 0.825. Floors leave a small margin.
+# Measured once, after choosing the model on validation splits before 2018 (see
+# backend.analytics.model), with cutoff 2018-01-01, train from 2012-01-01, until
+# 2023-01-01: C-index 0.9074, cast iron 0.8133, age alone 0.825, top 5 % of length
+# (ranked per metre) 0.2825 against 0.2625 ranked by hazard. Floors leave a small margin.
 C_INDEX_FLOOR = 0.90
 CAST_IRON_FLOOR = 0.80
+CAPTURE_FLOOR = 0.27
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +54,9 @@ def test_risk_evaluate_beats_age(kitchener: Engine, capsys: pytest.CaptureFixtur
     assert result["c_index_by_material"]["CI"] >= CAST_IRON_FLOOR
     assert result["failures_in_test"] == 400
     assert result["assets"] > 13000
-    assert 0.2 < result["top5pct_length_capture"] < 1.0
+    assert CAPTURE_FLOOR <= result["top5pct_length_capture"] < 1.0
+    # The budget is metres: ranking by risk per metre must buy more than ranking by hazard.
+    assert result["top5pct_length_capture"] > result["top5pct_length_capture_by_hazard"]
 
 
 def test_scores_reasons_and_renewal(kitchener: Engine) -> None:
@@ -68,7 +73,7 @@ def test_scores_reasons_and_renewal(kitchener: Engine) -> None:
     assert 0 < plan.length_m <= budget
     avoided = avoided_failures(history, plan.asset_ids, date(2018, 1, 1), date(2023, 1, 1))
     none = avoided_failures(history, [], date(2018, 1, 1), date(2023, 1, 1))
-    assert none == 0 and avoided >= 100  # about a quarter of the 400 test failures
+    assert none == 0 and avoided >= 108  # 113 of the 400 test failures when measured
 
 
 def test_evaluate_needs_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -68,6 +68,8 @@ def test_changing_the_future_leaves_features_unchanged(engine: Engine, tmp_path:
     train_before = training_frame(before, 2009.0, origin)
     test_before = features_at(before, origin)
     assert train_before["breaks"].sum() > 0 and test_before["near"].sum() > 0
+    # The neighbourhood features are live here, so a leak into them would show below.
+    assert test_before["near_all"].sum() > 0 and test_before["segment_breaks_5y"].sum() > 0
 
     result = import_files(engine, list(future(tmp_path)), ImportOptions())
     assert not result.refused
