@@ -211,6 +211,27 @@ class FeatureTable:
         self._n += 1
         return r, True
 
+    def ensure_many(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of distinct ids, appending zeroed rows for new ones in one go; (rows, new)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        get = self._row.get
+        rows = np.fromiter((get(i, -1) for i in ids.tolist()), dtype=np.int64, count=len(ids))
+        new = rows < 0
+        k = int(new.sum())
+        if k:
+            need = self._n + k
+            if need > len(self._arr):
+                grown = np.zeros(max(64, 2 * len(self._arr), need), dtype=self._arr.dtype)
+                grown[: self._n] = self._arr[: self._n]
+                self._arr = grown
+            fresh = np.arange(self._n, need)
+            self._arr[self._n : need] = np.zeros((), dtype=self._arr.dtype)
+            self._arr["id"][fresh] = ids[new]
+            self._row.update(zip(ids[new].tolist(), fresh.tolist(), strict=True))
+            rows[new] = fresh
+            self._n = need
+        return rows, new
+
     def remove(self, ids: Iterable[int]) -> list[int]:
         """Remove ids; returns those that were present."""
         gone = []
@@ -284,6 +305,8 @@ class LayerModel:
         self.opacity = 1.0
         self.hidden: dict[str, set[str]] = {f: set() for f in self.filter_fields}
         self.changed = Event(self.name)
+        #: Ids whose x/y wait for the batch's one projection call.
+        self._unprojected: set[int] = set()
 
     # -- data -------------------------------------------------------------------------------
 
@@ -300,33 +323,33 @@ class LayerModel:
         return self.records[fid]
 
     def upsert(self, records: Sequence[Record]) -> None:
-        """Add or update features; a record may name only the fields that changed."""
-        ids: set[int] = set()
-        structure = False
-        gone: list[int] = []
+        """Add or update features; a record may name only the fields that changed.
+
+        Records are merged first (several for one id fold into one), then
+        written to the table in one batch (:meth:`_fill`), so a large snapshot
+        or a burst of deltas costs a few vectorised passes, not one per record.
+        """
         errors: list[str] = []
+        pending: dict[int, Record] = {}
+        gone: dict[int, None] = {}
+        current = self.records
         for rec in records:
             try:
                 fid = _feature_id(rec)
             except ValueError as exc:
                 errors.append(str(exc))
                 continue
-            merged = {**self.records[fid], **rec} if fid in self.records else dict(rec)
-            if not self._accepts(merged):
-                gone.append(fid)
-                continue
-            row, new = self.table.ensure(fid)
-            try:
-                self._fill_row(row, merged, new)
-            except (TypeError, ValueError, KeyError) as exc:
-                # A bad record leaves its feature as it was; the good ones still apply.
-                if new:
-                    self.table.remove([fid])
-                errors.append(f"{self.name} record {fid}: {exc!r}")
-                continue
-            self.records[fid] = merged
-            ids.add(fid)
-            structure = structure or new
+            base = pending.get(fid)
+            if base is None:
+                base = current.get(fid)
+            merged = {**base, **rec} if base is not None else dict(rec)
+            if self._accepts(merged):
+                pending[fid] = merged
+                gone.pop(fid, None)
+            else:
+                pending.pop(fid, None)
+                gone[fid] = None
+        ids, structure = self._fill(pending, errors) if pending else (set(), False)
         if gone:
             removed = self._drop(gone)
             ids |= removed
@@ -335,6 +358,51 @@ class LayerModel:
             self.changed.emit(LayerChange(self.name, frozenset(ids), structure))
         if errors:
             raise LayerInputError(errors)
+
+    def _fill(self, pending: dict[int, Record], errors: list[str]) -> tuple[set[int], bool]:
+        """Write merged records into their rows; returns (ids applied, rows added).
+
+        The default fills one row at a time with :meth:`_fill_row` (a bad record
+        leaves its feature as it was; the good ones still apply), then projects
+        every position set on the way in one call.
+        """
+        ids: set[int] = set()
+        structure = False
+        for fid, merged in pending.items():
+            row, new = self.table.ensure(fid)
+            try:
+                self._fill_row(row, merged, new)
+            except (TypeError, ValueError, KeyError) as exc:
+                self._unprojected.discard(fid)
+                if new:
+                    self.table.remove([fid])
+                errors.append(f"{self.name} record {fid}: {exc!r}")
+                continue
+            self.records[fid] = merged
+            ids.add(fid)
+            structure = structure or new
+        self._project_pending()
+        return ids, structure
+
+    def _project_pending(self) -> None:
+        """Project the positions :meth:`_set_lon_lat` deferred, in one pyproj call."""
+        if not self._unprojected:
+            return
+        rows_idx = self.table.rows_of(self._unprojected)
+        self._unprojected.clear()
+        self._project_rows(rows_idx)
+
+    def _project_rows(self, rows_idx: np.ndarray, prefix: str = "") -> None:
+        """x/y of some rows from their lon/lat (NaN where either is missing)."""
+        rows = self.table.rows
+        lon, lat = rows[prefix + "lon"][rows_idx], rows[prefix + "lat"][rows_idx]
+        ok = np.isfinite(lon) & np.isfinite(lat)
+        x = np.full(len(rows_idx), np.nan)
+        y = np.full(len(rows_idx), np.nan)
+        if ok.any():
+            x[ok], y[ok] = self.projection.forward(lon[ok], lat[ok])
+        rows["x"][rows_idx] = x
+        rows["y"][rows_idx] = y
 
     def remove(self, ids: Iterable[int]) -> None:
         """Remove features by id (ids not present are ignored)."""
@@ -378,13 +446,20 @@ class LayerModel:
         text = "" if value is None else str(value)
         self.table.rows[f"{field_name}_code"][row] = self.vocab[field_name].code(text)
 
-    def _set_lon_lat(self, row: int, lon: Any, lat: Any, prefix: str = "") -> None:
+    def _set_lon_lat(
+        self, row: int, lon: Any, lat: Any, prefix: str = "", defer: bool = True
+    ) -> None:
+        """Set a row's lon/lat; its x/y follow at the end of the batch (or now)."""
         rows = self.table.rows
         if lon is None or lat is None:
             rows[prefix + "lon"][row] = rows[prefix + "lat"][row] = np.nan
             rows["x"][row] = rows["y"][row] = np.nan
             return
         lo, la = float(lon), float(lat)
+        if defer:
+            rows[prefix + "lon"][row], rows[prefix + "lat"][row] = lo, la
+            self._unprojected.add(int(rows["id"][row]))
+            return
         x, y = self.projection.forward(lo, la)
         rows[prefix + "lon"][row], rows[prefix + "lat"][row] = lo, la
         rows["x"][row], rows["y"][row] = float(x), float(y)

@@ -270,3 +270,37 @@ def hex_to_rgba(colour: str, alpha: float = 1.0) -> tuple[int, int, int, int]:
     """``#rrggbb`` to an (r, g, b, a) tuple of 0-255 ints."""
     c = colour.lstrip("#")
     return (int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16), round(255 * alpha))
+
+
+@dataclass(frozen=True)
+class SeverityStyle:
+    """How one alarm severity looks: a colour backed by a glyph, a marker shape and a label."""
+
+    severity: str
+    label: str
+    colour: str
+    #: A text glyph for lists (the shape alone tells the severities apart).
+    glyph: str
+    #: The pyqtgraph marker symbol for charts.
+    symbol: str
+    #: 0 (info) to 3 (critical): sorting and "worst of a group".
+    rank: int
+
+
+#: Alarm severities, least to most urgent. Shapes grow more angular and heavier with urgency,
+#: so an operator who cannot tell vermillion from orange still reads the order. Info is grey:
+#: sky blue is the console's selection accent.
+ALARM_SEVERITIES: dict[str, SeverityStyle] = {
+    s.severity: s
+    for s in (
+        SeverityStyle("info", "Info", OKABE_ITO["grey"], "●", "o", 0),
+        SeverityStyle("minor", "Minor", OKABE_ITO["yellow"], "◆", "d", 1),
+        SeverityStyle("major", "Major", OKABE_ITO["orange"], "▲", "t1", 2),
+        SeverityStyle("critical", "Critical", OKABE_ITO["vermillion"], "■", "s", 3),
+    )
+}
+
+
+def alarm_severity_style(severity: str) -> SeverityStyle:
+    """The style of an alarm severity (an unknown one draws as info, never hidden)."""
+    return ALARM_SEVERITIES.get(severity, ALARM_SEVERITIES["info"])

@@ -19,6 +19,7 @@ from shapely.geometry.base import BaseGeometry
 
 from layers import palette
 from layers.base import ChangeSet, LayerChange, LayerModel
+from layers.fast_scatter import FastScatter, Style
 
 
 class StyleBook:
@@ -54,61 +55,6 @@ class StyleBook:
         return brush
 
 
-class FastScatter(pg.ScatterPlotItem):
-    """A ScatterPlotItem that can restyle or move some rows without rebuilding the rest."""
-
-    def mouseClickEvent(self, ev: Any) -> None:
-        """Clicks go to the map's view, which picks across layers (and clusters)."""
-        ev.ignore()
-
-    def hoverEvent(self, ev: Any) -> None:
-        """Hover is the canvas's job (one rate-limited pick for all layers)."""
-
-    def update_rows(
-        self,
-        rows: np.ndarray,
-        x: np.ndarray,
-        y: np.ndarray,
-        symbol: np.ndarray,
-        size: np.ndarray,
-        pen: np.ndarray,
-        brush: np.ndarray,
-        visible: np.ndarray,
-    ) -> None:
-        """Write new state into ``rows``; only those rows get new atlas fragments."""
-        d = self.data
-        moved = (d["x"][rows] != x) | (d["y"][rows] != y)
-        d["x"][rows] = x
-        d["y"][rows] = y
-        d["symbol"][rows] = symbol
-        d["size"][rows] = size
-        d["pen"][rows] = pen
-        d["brush"][rows] = brush
-        d["visible"][rows] = visible
-        d["sourceRect"][rows] = 0
-        if moved.any():
-            self.prepareGeometryChange()
-            self.informViewBoundsChanged()
-            self.bounds = [None, None]
-        self.updateSpots()
-
-    def set_all(
-        self,
-        x: np.ndarray,
-        y: np.ndarray,
-        symbol: np.ndarray,
-        size: np.ndarray,
-        pen: np.ndarray,
-        brush: np.ndarray,
-        visible: np.ndarray,
-        ids: np.ndarray,
-    ) -> None:
-        """Replace every point (one setData call)."""
-        self.setData(x=x, y=y, symbol=symbol, size=size, pen=pen, brush=brush, data=ids)
-        if len(x) and not visible.all():
-            self.setPointsVisible(visible)
-
-
 class LabelsItem(pg.GraphicsObject):
     """Many short texts at map positions, painted by one item in screen pixels."""
 
@@ -126,6 +72,12 @@ class LabelsItem(pg.GraphicsObject):
         self.font.setBold(True)
         self._halo = QtGui.QColor(palette.BACKGROUND)
         self._sprites: dict[tuple[str, int, float], QtGui.QPixmap] = {}
+        self._version = 0
+        self._layer: QtGui.QPixmap | None = None
+        self._layer_key: tuple[float, ...] | None = None
+        self._layer_origin = (0.0, 0.0)
+        self._layer_size = (0, 0)
+        self.layer_renders = 0
 
     def set_labels(
         self, x: np.ndarray, y: np.ndarray, texts: Sequence[str], pens: Sequence[QtGui.QPen]
@@ -134,6 +86,7 @@ class LabelsItem(pg.GraphicsObject):
         self.prepareGeometryChange()
         self._x, self._y = np.asarray(x, float), np.asarray(y, float)
         self._texts, self._pens = list(texts), list(pens)
+        self._version += 1
         self.update()
 
     def texts(self) -> list[str]:
@@ -182,28 +135,80 @@ class LabelsItem(pg.GraphicsObject):
         return pm
 
     def paint(self, p: QtGui.QPainter, *args: Any) -> None:
-        """Map anchors to pixels, then blit each visible label's cached sprite."""
+        """Blit the labels' cached layer, re-laying it out when the zoom or the labels change.
+
+        Labels sit at map anchors but keep their pixel size, so at one zoom
+        their layout is fixed: it is drawn once into a pixmap covering the
+        view plus a margin, and pans blit it.
+        """
         if not self._texts:
             return
         t = p.transform()
-        xs = t.m11() * self._x + t.m21() * self._y + t.dx()
-        ys = t.m12() * self._x + t.m22() * self._y + t.dy()
         dev = p.device()
         w, h = (dev.width(), dev.height()) if dev is not None else (1e9, 1e9)
         dpr = dev.devicePixelRatioF() if dev is not None else 1.0
-        on = np.flatnonzero((xs > -200) & (xs < w + 50) & (ys > -20) & (ys < h + 20))
-        if len(on) > self.max_labels:
+        xs = t.m11() * self._x + t.m21() * self._y + t.dx()
+        ys = t.m12() * self._x + t.m22() * self._y + t.dy()
+        on = (xs > -200) & (xs < w + 50) & (ys > -20) & (ys < h + 20)
+        if int(on.sum()) > self.max_labels:
             return  # too many to read: the map is zoomed out too far for labels
+        key = (t.m11(), t.m12(), t.m21(), t.m22(), dpr, self._version)
+        # Where the view's origin sits in the cached layer's pixel frame.
+        old_key = self._layer_key
+        cached = self._layer is not None and old_key is not None
+        if old_key is not None and cached:
+            ok = all(
+                abs(a - b) <= 1e-6 * max(abs(a), abs(b), 1e-12)
+                for a, b in zip(old_key, key, strict=True)
+            )
+            ox, oy = self._layer_origin
+            shift_x, shift_y = t.dx() - ox, t.dy() - oy
+            lw, lh = self._layer_size
+            inside = shift_x <= 0 and shift_y <= 0 and shift_x + lw >= w and shift_y + lh >= h
+            cached = ok and inside
+        if not cached:
+            self._render_layer(xs, ys, t, w, h, dpr, key)
+        assert self._layer is not None
+        ox, oy = self._layer_origin
+        p.save()
         p.resetTransform()
+        p.drawPixmap(QtCore.QPointF(t.dx() - ox, t.dy() - oy), self._layer)
+        p.restore()
+
+    def _render_layer(
+        self,
+        xs: np.ndarray,
+        ys: np.ndarray,
+        t: QtGui.QTransform,
+        w: float,
+        h: float,
+        dpr: float,
+        key: tuple[float, ...],
+    ) -> None:
+        mx, my = 0.25 * w, 0.25 * h
+        lw, lh = int(w + 2 * mx), int(h + 2 * my)
+        pm = QtGui.QPixmap(int(lw * dpr), int(lh * dpr))
+        pm.setDevicePixelRatio(dpr)
+        pm.fill(QtCore.Qt.GlobalColor.transparent)
+        on = np.flatnonzero((xs > -mx - 200) & (xs < w + mx) & (ys > -my - 20) & (ys < h + my + 20))
+        q = QtGui.QPainter(pm)
         dx, dy = self._offset
         for i in on:
-            pm = self._sprite(self._texts[i], self._pens[i], dpr)
-            pw, ph = pm.width() / dpr, pm.height() / dpr
+            sprite = self._sprite(self._texts[i], self._pens[i], dpr)
+            sw, sh = sprite.width() / dpr, sprite.height() / dpr
+            px, py = xs[i] + mx, ys[i] + my
             if self._centred:
-                pos = QtCore.QPointF(xs[i] - pw / 2, ys[i] - ph / 2)
+                pos = QtCore.QPointF(px - sw / 2, py - sh / 2)
             else:
-                pos = QtCore.QPointF(xs[i] + dx - 2, ys[i] + dy - ph / 2)
-            p.drawPixmap(pos, pm)
+                pos = QtCore.QPointF(px + dx - 2, py + dy - sh / 2)
+            q.drawPixmap(pos, sprite)
+        q.end()
+        self._layer = pm
+        self._layer_key = key
+        # The layer's pixel (0, 0) sits at view pixel (-mx, -my) for this transform.
+        self._layer_origin = (t.dx() + mx, t.dy() + my)
+        self._layer_size = (lw, lh)
+        self.layer_renders += 1
 
 
 class LayerRenderer:
@@ -313,9 +318,13 @@ class LayerRenderer:
 
 
 class PointRenderer(LayerRenderer):
-    """A point layer in one scatter item, restyling only the rows a delta names."""
+    """A point layer in one scatter item, restyling only the rows a delta names.
 
-    #: Above this share of changed rows a full setData is cheaper than row updates.
+    Subclasses say how rows look as :meth:`style_codes`: one small table of
+    looks and an index into it per row, so restyling is a few numpy lookups.
+    """
+
+    #: Above this share of changed rows a full rebuild is cheaper than row updates.
     full_rebuild_share = 0.25
 
     def __init__(self, model: LayerModel, view: pg.ViewBox, request_frame: Callable[[], None]):
@@ -325,11 +334,26 @@ class PointRenderer(LayerRenderer):
         self.full_rebuilds = 0
         self.row_updates = 0
 
+    def style_codes(self, rows: np.ndarray) -> tuple[np.ndarray, list[Style]]:
+        """A style code per table row and the table of (symbol, size, pen, brush) looks."""
+        raise NotImplementedError
+
+    def density_classes(self, rows: np.ndarray) -> np.ndarray | None:
+        """Per-row class for the density level of detail (None: always draw symbols)."""
+        return None
+
     def point_styles(
         self, rows: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Symbols, sizes, pens and brushes (object arrays) of table rows."""
-        raise NotImplementedError
+        codes, table = self.style_codes(rows)
+        sym = np.empty(len(table), dtype=object)
+        pen = np.empty(len(table), dtype=object)
+        brush = np.empty(len(table), dtype=object)
+        size = np.zeros(len(table))
+        for i, (s, z, p, b) in enumerate(table):
+            sym[i], size[i], pen[i], brush[i] = s, z, p, b
+        return sym[codes], size[codes], pen[codes], brush[codes]
 
     def apply_data(self, changes: ChangeSet) -> None:
         """Move/restyle the named rows, or rebuild when rows were added or removed."""
@@ -343,10 +367,10 @@ class PointRenderer(LayerRenderer):
                 self._rebuild()
             elif len(rows):
                 t = table.rows
-                sym, size, pen, brush = self.point_styles(rows)
+                codes, looks = self.style_codes(rows)
                 vis = self.model.shown_mask()[rows]
-                self.scatter.update_rows(
-                    rows, t["x"][rows], t["y"][rows], sym, size, pen, brush, vis
+                self.scatter.update_styled(
+                    rows, t["x"][rows], t["y"][rows], codes, looks, vis, self.density_classes(rows)
                 )
                 self.row_updates += 1
         self.after_data()
@@ -354,9 +378,15 @@ class PointRenderer(LayerRenderer):
     def _rebuild(self) -> None:
         t = self.model.table.rows
         rows = np.arange(len(t))
-        sym, size, pen, brush = self.point_styles(rows)
-        self.scatter.set_all(
-            t["x"].copy(), t["y"].copy(), sym, size, pen, brush, self.model.shown_mask(), t["id"]
+        codes, looks = self.style_codes(rows)
+        self.scatter.set_styled(
+            t["x"].copy(),
+            t["y"].copy(),
+            codes,
+            looks,
+            self.model.shown_mask(),
+            t["id"].copy(),
+            self.density_classes(rows),
         )
         self.full_rebuilds += 1
 

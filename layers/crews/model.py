@@ -49,7 +49,7 @@ class CrewLayerModel(LayerModel):
         seen = to_epoch(record.get("last_seen_at"))
         rows = self.table.rows
         old_x, old_y = (float("nan"), float("nan")) if new else (rows["x"][row], rows["y"][row])
-        self._set_lon_lat(row, lon, lat, prefix="")
+        self._set_lon_lat(row, lon, lat, prefix="", defer=False)  # the trail needs x/y now
         self._set_code(row, "status", str(record.get("status") or "available"))
         rows["heading"][row] = heading
         rows["seen_ts"][row] = seen

@@ -10,6 +10,7 @@ from pyqtgraph.Qt import QtGui
 
 from layers import palette
 from layers.crews.model import CrewLayerModel
+from layers.fast_scatter import Style
 from layers.rendering import LabelsItem, PointRenderer
 
 #: Headings are drawn in steps of this many degrees: few atlas entries, no visible loss.
@@ -47,36 +48,31 @@ class CrewLayerRenderer(PointRenderer):
         self.add_item(self.trails, -1)
         self.add_item(self.labels, 1)
 
-    def point_styles(
-        self, rows: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Arrow by heading step, brush by status and staleness."""
+    def style_codes(self, rows: np.ndarray) -> tuple[np.ndarray, list[Style]]:
+        """Look = (arrow by heading step, or a disc) x status x staleness."""
         t = self.model.table.rows
         heading = t["heading"][rows]
         has_heading = np.isfinite(heading)
-        step = np.zeros(len(rows), dtype=np.int64)
-        step[has_heading] = np.round(heading[has_heading] / HEADING_STEP).astype(np.int64) % len(
+        shape = np.full(len(rows), len(self.arrows), dtype=np.int64)  # last shape: the disc
+        shape[has_heading] = np.round(heading[has_heading] / HEADING_STEP).astype(np.int64) % len(
             self.arrows
         )
-        arrows = np.empty(len(self.arrows), dtype=object)
-        arrows[:] = self.arrows
-        sym = np.where(has_heading, arrows[step], "o")
         statuses = self.model.vocab["status"].names
         looks = [palette.crew_status_style(s) for s in statuses] or [palette.UNKNOWN_STATUS]
-        # Index: status * 2 + stale.
-        pens = np.empty(2 * len(looks), dtype=object)
-        brushes = np.empty(2 * len(looks), dtype=object)
-        for i, s in enumerate(looks):
-            for stale in (0, 1):
-                alpha = palette.STALE_ALPHA if stale else 1.0
-                if s.filled:
-                    pens[2 * i + stale] = self.styles.pen(palette.INK, 1.2, alpha)
-                    brushes[2 * i + stale] = self.styles.brush(s.colour, alpha)
-                else:
-                    pens[2 * i + stale] = self.styles.pen(s.colour, 2.0, alpha)
-                    brushes[2 * i + stale] = self.styles.brush(palette.BACKGROUND, 0.6 * alpha)
+        table: list[Style] = []
+        for symbol in [*self.arrows, "o"]:
+            for s in looks:
+                for stale in (0, 1):
+                    alpha = palette.STALE_ALPHA if stale else 1.0
+                    if s.filled:
+                        pen = self.styles.pen(palette.INK, 1.2, alpha)
+                        brush = self.styles.brush(s.colour, alpha)
+                    else:
+                        pen = self.styles.pen(s.colour, 2.0, alpha)
+                        brush = self.styles.brush(palette.BACKGROUND, 0.6 * alpha)
+                    table.append((symbol, CREW_SIZE, pen, brush))
         key = t["status_code"][rows].astype(np.int64) * 2 + t["stale"][rows].astype(np.int64)
-        return sym, np.full(len(rows), CREW_SIZE), pens[key], brushes[key]
+        return shape * (2 * len(looks)) + key, table
 
     def after_data(self) -> None:
         """Trails and labels follow the points (a few hundred crews: rebuilt together)."""

@@ -10,8 +10,9 @@ import pyqtgraph as pg
 
 from layers import palette
 from layers.base import ChangeSet
+from layers.fast_scatter import FastScatter, Style
 from layers.issues.model import Clusters, IssueLayerModel
-from layers.rendering import FastScatter, LabelsItem, LayerRenderer
+from layers.rendering import LabelsItem, LayerRenderer
 
 #: Grid cell of the clustering, in screen pixels.
 CLUSTER_CELL_PX = 48.0
@@ -70,64 +71,46 @@ class IssueLayerRenderer(LayerRenderer):
         single_k = np.flatnonzero(cl.count == 1)
         in_single = np.isin(cl.label, single_k)
         rows = cl.rows[in_single]
-        sym, size, pen, brush = self._single_styles(rows)
-        self.singles.set_all(
-            t["x"][rows],
-            t["y"][rows],
-            sym,
-            size,
-            pen,
-            brush,
-            np.ones(len(rows), bool),
-            t["id"][rows],
+        codes, looks = self._single_styles(rows)
+        self.singles.set_styled(
+            t["x"][rows], t["y"][rows], codes, looks, np.ones(len(rows), bool), t["id"][rows]
         )
         multi = np.flatnonzero(cl.count > 1)
         n = len(multi)
-        sizes = np.array([18.0 + 6.0 * math.log10(c) for c in cl.count[multi]])
-        self.discs.set_all(
-            cl.x[multi],
-            cl.y[multi],
-            np.full(n, "o", dtype=object),
-            sizes,
-            np.full(n, self._disc_pen, dtype=object),
-            np.full(n, self._disc_brush, dtype=object),
-            np.ones(n, bool),
-            multi,
-        )
+        # Disc sizes step by a tenth of a decade of count: few looks, one atlas entry each.
+        steps = np.round(10.0 * np.log10(np.maximum(cl.count[multi], 1))).astype(np.int64)
+        disc_looks: list[Style] = [
+            ("o", 18.0 + 0.6 * k, self._disc_pen, self._disc_brush)
+            for k in range(int(steps.max(initial=0)) + 1)
+        ]
+        self.discs.set_styled(cl.x[multi], cl.y[multi], steps, disc_looks, np.ones(n, bool), multi)
         self.counts.set_labels(
             cl.x[multi], cl.y[multi], [str(c) for c in cl.count[multi]], [self._count_pen] * n
         )
 
-    def _single_styles(
-        self, rows: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        cats = self.model.vocab["category"].names
+    def _single_styles(self, rows: np.ndarray) -> tuple[np.ndarray, list[Style]]:
+        """Look = category symbol x status x age band (size and colour by age)."""
+        cats = self.model.vocab["category"].names or ["Other"]
         statuses = self.model.vocab["status"].names
-        sym_table = np.array([palette.issue_symbol(c) for c in cats] or ["o"], dtype=object)
         bands = palette.ISSUE_AGE_BANDS
-        size_table = np.array([b.size for b in bands])
         nb = len(bands)
         looks = [palette.issue_status_style(s) for s in statuses] or [palette.UNKNOWN_STATUS]
-        # Style per (status, age band): a handful of pens and brushes in all.
-        pen_table = np.empty(len(looks) * nb, dtype=object)
-        brush_table = np.empty(len(looks) * nb, dtype=object)
-        for si, s in enumerate(looks):
-            for bi, b in enumerate(bands):
-                if s.filled:
-                    pen_table[si * nb + bi] = self.styles.pen(palette.BACKGROUND, 1.0)
-                    brush_table[si * nb + bi] = self.styles.brush(b.colour)
-                else:
-                    pen_table[si * nb + bi] = self.styles.pen(b.colour, 2.0)
-                    brush_table[si * nb + bi] = self.styles.brush(palette.BACKGROUND, 0.6)
+        table: list[Style] = []
+        for c in cats:
+            symbol = palette.issue_symbol(c)
+            for s in looks:
+                for b in bands:
+                    if s.filled:
+                        pen = self.styles.pen(palette.BACKGROUND, 1.0)
+                        brush = self.styles.brush(b.colour)
+                    else:
+                        pen = self.styles.pen(b.colour, 2.0)
+                        brush = self.styles.brush(palette.BACKGROUND, 0.6)
+                    table.append((symbol, b.size, pen, brush))
         t = self.model.table.rows
         band = t["age_band"][rows].astype(np.int64)
         key = t["status_code"][rows].astype(np.int64) * nb + band
-        return (
-            sym_table[t["category_code"][rows]],
-            size_table[band],
-            pen_table[key],
-            brush_table[key],
-        )
+        return t["category_code"][rows].astype(np.int64) * (len(looks) * nb) + key, table
 
     def pick(self, x: float, y: float, metres_per_pixel: float) -> list[int]:
         """A click on a cluster gives all its issues; else the nearest single issue."""

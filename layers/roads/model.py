@@ -26,12 +26,23 @@ def road_parts(geom: Any) -> list[np.ndarray]:
         if geom.geom_type == "MultiLineString":
             return [np.asarray(g.coords, dtype=float)[:, :2] for g in geom.geoms]
         raise ValueError(f"a road must be a line, got {geom.geom_type}")
-    arr = np.asarray(geom, dtype=float)
+    if (
+        isinstance(geom, list | tuple)
+        and geom
+        and isinstance(geom[0], list | tuple)
+        and geom[0]
+        and isinstance(geom[0][0], list | tuple)
+    ):
+        # Nested parts (a MultiLineString's coordinates): parts may differ in length.
+        return [_part(p) for p in geom]
+    return [_part(geom)]
+
+
+def _part(coords: Any) -> np.ndarray:
+    arr = np.asarray(coords, dtype=float)
     if arr.ndim == 2 and arr.shape[1] >= 2:
-        return [arr[:, :2]]
-    if isinstance(geom, list | tuple) and geom and isinstance(geom[0], list | tuple):
-        return [np.asarray(p, dtype=float)[:, :2] for p in geom]
-    raise ValueError("road coords must be [[lon, lat], ...] or WKB")
+        return arr[:, :2]
+    raise ValueError("road coords must be [[lon, lat], ...], nested parts, or WKB")
 
 
 class RoadLayerModel(LayerModel):
@@ -104,6 +115,15 @@ class RoadLayerModel(LayerModel):
         connect = np.ones(len(xy), dtype=bool)
         connect[np.cumsum([len(p) for p in parts]) - 1] = False
         return xy[:, 0], xy[:, 1], connect
+
+    def parts(self, group: str) -> list[np.ndarray]:
+        """Every shown road part of one style group, as (n, 2) vertex arrays in metres."""
+        rows = self.table.rows
+        groups = np.array(
+            [palette.road_group(n) == group for n in self.vocab["road_class"].names] or [False]
+        )
+        take = self.shown_mask() & groups[rows["road_class_code"]]
+        return [p for fid in rows["id"][take] for p in self.geometry[int(fid)]]
 
     def shown_mask(self) -> np.ndarray:
         """Roads pass only the class filter (they always have geometry)."""
