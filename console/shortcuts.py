@@ -33,6 +33,19 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("dispatch.undo", "Ctrl+Z", "Undo the last assignment", "Dispatch"),
     Shortcut("dispatch.search", "Ctrl+F", "Search the job queue", "Dispatch"),
     Shortcut("dispatch.drag", "Drag", "Drop a job on a crew row or marker: assign", "Dispatch"),
+    # Alarms and History: "(alarm list)" / "(history panel)" keys work while that panel has
+    # focus and are bound by the widget itself; the others are window-wide.
+    Shortcut("alarms.ack", "K", "Acknowledge the selected alarms (alarm list)", "Alarms"),
+    Shortcut("alarms.shelve", "S", "Shelve the selected alarms… (alarm list)", "Alarms"),
+    Shortcut("alarms.show_asset", "Enter", "Show the alarm's asset (alarm list)", "Alarms"),
+    Shortcut("alarms.focus", "Ctrl+Shift+A", "Go to the alarm list", "Alarms"),
+    Shortcut("alarms.mute", "Ctrl+M", "Mute or unmute the new-critical alarm sound", "Alarms"),
+    Shortcut("history.search", "Ctrl+Shift+F", "Find an asset by name or id", "History"),
+    Shortcut(
+        "history.create_job", "Ctrl+J", "Create a job for the asset (history panel)", "History"
+    ),
+    Shortcut("history.fit", "F", "Fit the chart to all readings (history panel)", "History"),
+    Shortcut("history.next_metric", "M", "Chart the next metric (history panel)", "History"),
 )
 
 
