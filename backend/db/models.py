@@ -396,3 +396,30 @@ class Event(Base):
     msg_id: Mapped[str | None] = mapped_column(String(64))
     parent_id: Mapped[str | None] = mapped_column(String(64))
     body: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class CommandLog(Base):
+    """An applied command's idempotency key and the reply it got.
+
+    Written in the command's own transaction, so a retried command (same key)
+    is answered from here and never applied twice, even across a crash.
+    """
+
+    __tablename__ = "command_log"
+    __table_args__ = (Index("ix_command_log_created_at", "created_at"),)
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    command: Mapped[str] = mapped_column(String(60))
+    actor: Mapped[str] = mapped_column(String(80))
+    reply: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class BusCursor(Base):
+    """How far a publisher has sent the outbox (``events.seq``); it resumes there on restart."""
+
+    __tablename__ = "bus_cursors"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime | None] = mapped_column()

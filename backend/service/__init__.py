@@ -1,0 +1,1 @@
+"""The backend service: ZeroMQ PUB (deltas, heartbeat) and ROUTER (snapshot, commands)."""

@@ -1,0 +1,191 @@
+"""Run one command: authenticate, authorize, apply once (idempotency), write rows + events together.
+
+Each command is one transaction: its domain rows, its ``events`` rows
+(:func:`backend.db.outbox.append_events`, gap-free seq) and its
+``command_log`` row (idempotency key → reply) commit together or not at all.
+A retry with the same key is answered from ``command_log`` and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, delete
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from backend.db.engine import make_sessionmaker
+from backend.db.models import CommandLog
+from backend.db.outbox import append_events
+from backend.service import handlers_feed, handlers_jobs, handlers_query
+from backend.service.auth import (
+    Authenticator,
+    CommandError,
+    TrustNameAuthenticator,
+    authorize,
+)
+from backend.service.context import CommandContext
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[CommandContext, dict[str, Any]], dict[str, Any]]
+MAX_KEY = 120
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    """A command's handler and whether it changes state (then it needs an idempotency key)."""
+
+    handler: Handler
+    mutating: bool
+
+
+COMMANDS: dict[str, CommandSpec] = {
+    "assign_job": CommandSpec(handlers_jobs.assign_job, True),
+    "unassign_job": CommandSpec(handlers_jobs.unassign_job, True),
+    "set_job_status": CommandSpec(handlers_jobs.set_job_status, True),
+    "report_issue": CommandSpec(handlers_jobs.report_issue, True),
+    "ack_alarm": CommandSpec(handlers_jobs.ack_alarm, True),
+    "update_crew_positions": CommandSpec(handlers_feed.update_crew_positions, True),
+    "ingest_readings": CommandSpec(handlers_feed.ingest_readings, True),
+    "get_asset_history": CommandSpec(handlers_query.get_asset_history, False),
+    "get_timeline": CommandSpec(handlers_query.get_timeline, False),
+}
+
+
+@dataclass(slots=True)
+class Outcome:
+    """A command's answer: ``ok`` with a reply body, or an error code/message/details."""
+
+    ok: bool
+    body: dict[str, Any]
+    last_seq: int | None = None  # the newest event seq it wrote (None: wrote nothing)
+
+    @property
+    def code(self) -> str | None:
+        """The error code, or None for success."""
+        return None if self.ok else str(self.body.get("code"))
+
+
+def error(code: str, message: str, details: dict[str, Any] | None = None) -> Outcome:
+    """An error outcome."""
+    return Outcome(False, {"code": code, "message": message, "details": details or {}})
+
+
+class CommandProcessor:
+    """Executes commands against the database; knows nothing about sockets."""
+
+    def __init__(self, engine: Engine, authenticator: Authenticator | None = None) -> None:
+        self.engine = engine
+        self.sessions = make_sessionmaker(engine)
+        self.authenticator = authenticator or TrustNameAuthenticator()
+
+    def execute(self, body: dict[str, Any], msg_id: str) -> Outcome:
+        """Run the command described by a ``command`` envelope's body.
+
+        Body: ``name``, ``user``, ``key`` (idempotency key; required for commands
+        that change state), ``args`` (a map), optional ``credentials``.
+        """
+        name, user, key, args = (
+            body.get("name"),
+            body.get("user"),
+            body.get("key"),
+            body.get("args", {}),
+        )
+        if not isinstance(name, str) or name not in COMMANDS:
+            return error(
+                "unknown_command", f"unknown command {name!r}", {"known": sorted(COMMANDS)}
+            )
+        if not isinstance(user, str) or not user:
+            return error("bad_args", "the acting 'user' (a name) is required")
+        if not isinstance(args, dict):
+            return error("bad_args", "'args' must be a map")
+        spec = COMMANDS[name]
+        if key is not None and (not isinstance(key, str) or not 0 < len(key) <= MAX_KEY):
+            return error("bad_args", f"'key' must be a string of 1..{MAX_KEY} characters")
+        if spec.mutating and key is None:
+            return error("bad_args", f"{name} changes state and needs an idempotency 'key'")
+        credentials = body.get("credentials")
+        try:
+            return self._run(name, spec, user, key, args, msg_id, credentials)
+        except IntegrityError as exc:
+            if key is not None:
+                # Another writer committed the same key first: answer with its reply.
+                replay = self._replay(name, user, key)
+                if replay is not None:
+                    return replay
+            return error("integrity", f"the change breaks a database rule: {exc.orig}")
+        except (OperationalError, DBAPIError) as exc:
+            log.warning("database unavailable running %s: %s", name, exc)
+            return error(
+                "unavailable",
+                f"the database is unavailable, {name} was not applied; retry with the same key",
+                {"reason": str(getattr(exc, "orig", exc)).strip()[:300]},
+            )
+
+    def prune_command_log(self, keep: timedelta) -> int:
+        """Forget idempotency keys older than ``keep`` (a retry must come within it)."""
+        cutoff = datetime.now(UTC) - keep
+        with self.sessions.begin() as s:
+            result = s.execute(delete(CommandLog).where(CommandLog.created_at < cutoff))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def _replay(self, name: str, user: str, key: str) -> Outcome | None:
+        with self.sessions() as s:
+            logged = s.get(CommandLog, key)
+            if logged is None:
+                return None
+            return self._logged(logged, name, user)
+
+    @staticmethod
+    def _logged(logged: CommandLog, name: str, user: str) -> Outcome:
+        if logged.command != name or logged.actor != user:
+            return error(
+                "key_reused",
+                f"idempotency key was already used by {logged.actor} for {logged.command}",
+                {"command": logged.command, "actor": logged.actor},
+            )
+        return Outcome(True, {**logged.reply, "replayed": True})
+
+    def _run(
+        self,
+        name: str,
+        spec: CommandSpec,
+        user: str,
+        key: str | None,
+        args: dict[str, Any],
+        msg_id: str,
+        credentials: Any,
+    ) -> Outcome:
+        now = datetime.now(UTC)
+        with self.sessions() as session:
+            try:
+                with session.begin():
+                    principal = self.authenticator.authenticate(
+                        session, user, credentials if isinstance(credentials, dict) else None
+                    )
+                    authorize(principal, name)
+                    if key is not None:
+                        logged = session.get(CommandLog, key)
+                        if logged is not None:
+                            return self._logged(logged, name, user)
+                    ctx = CommandContext(session, principal, msg_id, now)
+                    result = spec.handler(ctx, args)
+                    seqs = append_events(session, ctx.events)
+                    reply: dict[str, Any] = {
+                        "result": result,
+                        "seq": seqs[-1] if seqs else None,
+                        "replayed": False,
+                    }
+                    if key is not None and spec.mutating:
+                        session.add(
+                            CommandLog(
+                                key=key, command=name, actor=user, reply=reply, created_at=now
+                            )
+                        )
+            except CommandError as exc:
+                return error(exc.code, exc.message, exc.details)
+        return Outcome(True, reply, seqs[-1] if seqs else None)
