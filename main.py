@@ -13,7 +13,7 @@ import logging
 import sys
 
 #: Modules that contribute subcommands through ``register(subparsers)``.
-COMMAND_MODULES = ("backend.cli", "backend.analytics.cli")
+COMMAND_MODULES = ("backend.cli", "backend.service.cli", "backend.analytics.cli", "console.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,13 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:
         logging.getLogger("alembic").setLevel(logging.WARNING)
     if not getattr(args, "func", None):
-        print(
-            "The console window is not built yet. Available now: "
-            "`python main.py demo-city`, `python main.py import PATH...`, "
-            "`python main.py db upgrade`. See --help.",
-            file=sys.stderr,
-        )
-        return 1
+        from console.cli import cmd_demo
+
+        return cmd_demo(args)  # no command: the demo
     return int(args.func(args))
 
 

@@ -78,6 +78,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "ack_alarm": ALL_ROLES,
     "get_asset_history": ALL_ROLES,
     "get_timeline": ALL_ROLES,
+    "get_roads": ALL_ROLES,
+    "whoami": ALL_ROLES,
 }
 
 

@@ -12,6 +12,7 @@ import argparse
 import logging
 import signal
 import sys
+import threading
 from types import FrameType
 
 log = logging.getLogger(__name__)
@@ -27,9 +28,11 @@ def cmd_backend(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.simulate:
-        print("note: the live city simulator is not built yet; serving without it", file=sys.stderr)
     engine = open_database(args.db)
+    if args.simulate:
+        from backend.simulator.accounts import ensure_simulator_users
+
+        ensure_simulator_users(engine)
     service = BackendService(engine, bind=args.bind, pub_hwm=args.pub_hwm)
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -49,11 +52,31 @@ def cmd_backend(args: argparse.Namespace) -> int:
             f"ROUTER {service.router_endpoint} (snapshot, commands)",
             flush=True,
         )
+        simulator = _start_simulator(service.router_endpoint, args) if args.simulate else None
         service.run()
     finally:
+        if args.simulate and simulator is not None:
+            simulator[1].set()
+            simulator[0].join(10)
         service.close()
         engine.dispose()
     return 0
+
+
+def _start_simulator(
+    router_endpoint: str, args: argparse.Namespace
+) -> tuple[threading.Thread, threading.Event]:
+    """The live city simulator on a thread of its own, talking to the service over its socket."""
+    from backend.simulator.city import SimOptions
+    from backend.simulator.runner import run_simulator
+
+    stop = threading.Event()
+    options = SimOptions(speed=args.speed, seed=args.seed)
+    thread = threading.Thread(
+        target=run_simulator, args=(router_endpoint, options, stop), name="simulator", daemon=True
+    )
+    thread.start()
+    return thread, stop
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -82,6 +105,52 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(it then sees the gap and re-snapshots; default 10000)",
     )
     p.add_argument(
-        "--simulate", action="store_true", help="also run the live city simulator (not built yet)"
+        "--simulate",
+        action="store_true",
+        help="also run the live city simulator (through the command API, like any client)",
     )
+    add_simulation_options(p)
     p.set_defaults(func=cmd_backend)
+
+    p = sub.add_parser(
+        "simulate",
+        help="drive a running backend with the live city simulator",
+        description="Run the live city simulator against a running backend: crews drive and "
+        "work jobs, sensors report (some develop faults), citizens report issues. It uses "
+        "the command API only; the simulator's users must exist (the backend's --simulate "
+        "creates them).",
+    )
+    p.add_argument(
+        "--connect",
+        default="tcp://127.0.0.1:7700",
+        metavar="tcp://HOST:PORT",
+        help="the backend's PUB endpoint; commands go to PORT+1 (default tcp://127.0.0.1:7700)",
+    )
+    add_simulation_options(p)
+    p.set_defaults(func=cmd_simulate)
+
+
+def add_simulation_options(p: argparse.ArgumentParser) -> None:
+    """``--speed`` and ``--seed`` for the simulator."""
+    p.add_argument("--speed", type=float, default=10.0, help="time speed factor (default 10)")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Run the simulator against a running backend until SIGINT/SIGTERM."""
+    from backend.service.server import endpoints
+    from backend.simulator.city import SimOptions
+    from backend.simulator.runner import run_simulator
+
+    try:
+        _, router = endpoints(args.connect)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    sim = run_simulator(router, SimOptions(speed=args.speed, seed=args.seed), stop)
+    if sim is not None:
+        print(f"simulator stopped: {sim.stats}")
+    return 0

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from backend.db.engine import make_sessionmaker
 from backend.db.models import CommandLog
 from backend.db.outbox import append_events
-from backend.service import handlers_feed, handlers_jobs, handlers_query
+from backend.service import handlers_city, handlers_feed, handlers_jobs, handlers_query
 from backend.service.auth import (
     Authenticator,
     CommandError,
@@ -53,6 +53,8 @@ COMMANDS: dict[str, CommandSpec] = {
     "ingest_readings": CommandSpec(handlers_feed.ingest_readings, True),
     "get_asset_history": CommandSpec(handlers_query.get_asset_history, False),
     "get_timeline": CommandSpec(handlers_query.get_timeline, False),
+    "get_roads": CommandSpec(handlers_city.get_roads, False),
+    "whoami": CommandSpec(handlers_city.whoami, False),
 }
 
 
