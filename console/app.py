@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any
+from typing import Any, Protocol
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
@@ -40,7 +40,6 @@ Area = Qt.DockWidgetArea
 #: How long start-up waits for the first snapshot before showing an empty, "connecting" map.
 FIRST_SNAPSHOT_WAIT_S = 15.0
 OPEN_JOB_STATUSES = frozenset({"new", "assigned", "en_route", "on_site"})
-ACTIVE_ALARM_STATES = frozenset({"raised", "acknowledged"})
 
 
 def wait_reply(future: Future[Envelope], timeout: float) -> dict[str, Any] | None:
@@ -74,6 +73,14 @@ def fetch_roads(client: LiveClient, timeout: float = 10.0) -> list[dict[str, Any
             return roads
 
 
+class Follower(Protocol):
+    """A panel that follows the replica: loaded once, then fed each frame's changes."""
+
+    def load(self, entities: dict[str, dict[str, Any]]) -> None: ...
+
+    def apply(self, items: Iterable[tuple[str, dict[str, Any] | None]]) -> None: ...
+
+
 class ConsoleSession:
     """One console: live client, layer models, map canvas and main window."""
 
@@ -81,7 +88,7 @@ class ConsoleSession:
         self,
         connect: str,
         user: str,
-        settings_key: str = "default",
+        settings_key: str | None = "default",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.user = user
@@ -114,13 +121,19 @@ class ConsoleSession:
         self.inspector.bind(self.canvas)
         self.window.add_dock("layers", "Layers", self.layer_panel, Area.LeftDockWidgetArea)
         self.window.add_dock("inspector", "Inspector", self.inspector, Area.BottomDockWidgetArea)
+        self.layer_panel.setMinimumWidth(280)
         self._wire_map_actions()
-        self.window.finish_layout()
+        self.followers: list[Follower] = []
+        self.alarm_count = 0
+        from console.monitor_panels import MonitorPanels
+
+        self.monitor = MonitorPanels(self)
+        self.add_follower(self.monitor, entities)
         self.bridge.changed.connect(self._on_changed)
         self.bridge.health_changed.connect(self._on_health)
         self._whoami()
         self.window.status.set_user(user, self.role)
-        self._update_counts(entities)
+        self.refresh_counts()
         self.window.status.set_seq(self.client.replica.seq)
         self._on_health(self.client.health)
         self.canvas.home()
@@ -167,30 +180,54 @@ class ConsoleSession:
         w.action("map.zoom_selection").triggered.connect(c.zoom_to_selection)
         w.action("map.clear_selection").triggered.connect(c.clear_selection)
 
+    def add_follower(
+        self, follower: Follower, entities: dict[str, dict[str, Any]] | None = None
+    ) -> None:
+        """Feed a panel from the replica: everything now, then each frame's changes.
+
+        Add panels before :meth:`finish` so saved layouts find their docks.
+        """
+        if entities is None:
+            _, entities = self.client.replica.copy()
+        follower.load(entities)
+        self.followers.append(follower)
+
     # -- live -----------------------------------------------------------------------------------
     def _on_changed(self, topics: frozenset[str], seq: int) -> None:
         self.sync.apply(topics)
         self.window.status.set_seq(seq)
-        if any(t.startswith(("job/", "alarm/")) for t in topics):
-            _, entities = self.client.replica.copy()
-            self._update_counts(entities)
+        if self.followers:
+            replica = self.client.replica
+            items = [(t, replica.get(t)) for t in sorted(topics)]
+            for follower in self.followers:
+                follower.apply(items)
+        if any(t.startswith("job/") for t in topics):
+            self.refresh_counts()
 
-    def _update_counts(self, entities: dict[str, dict[str, Any]]) -> None:
-        alarms = sum(
-            1
-            for t, e in entities.items()
-            if t.startswith("alarm/") and e.get("state") in ACTIVE_ALARM_STATES
-        )
-        jobs = sum(
-            1
-            for t, e in entities.items()
-            if t.startswith("job/") and e.get("status") in OPEN_JOB_STATUSES
-        )
-        self.window.status.set_counts(alarms, jobs)
+    def refresh_counts(self) -> None:
+        """Show active alarms (alarm list) and open jobs (replica) in the status bar."""
+        with self.client.replica.lock:
+            jobs = sum(
+                1
+                for t, e in self.client.replica.entities.items()
+                if t.startswith("job/") and e.get("status") in OPEN_JOB_STATUSES
+            )
+        self.window.status.set_counts(self.alarm_count, jobs)
 
     def _on_health(self, health: LinkHealth) -> None:
         self.window.status.set_link(health.state.value, health.silent_s)
         self.canvas.setProperty("stale", health.state.value != "live")
+
+    def finish(self) -> None:
+        """All panels are in: restore the user's saved layout over the built-in one."""
+        # The built-in layout gives the map most of the screen.
+        docks = self.window.docks
+        bottom = [d for k, d in docks.items() if k in ("inspector", "history")]
+        side = [d for k, d in docks.items() if k in ("layers", "alarms")]
+        self.window.resizeDocks(bottom, [240] * len(bottom), Qt.Orientation.Vertical)
+        self.window.resizeDocks(side, [300] * len(side), Qt.Orientation.Horizontal)
+        self.window.finish_layout()
+        self.canvas.home()
 
     # -- shutdown -------------------------------------------------------------------------------
     def close(self) -> None:
@@ -202,6 +239,21 @@ class ConsoleSession:
         self.window.close()
         self.window.deleteLater()
         QApplication.processEvents()
+
+
+#: Panels added to every console, in order: (module, function taking the session).
+PANEL_INSTALLERS: tuple[tuple[str, str], ...] = ()
+
+
+def open_session(connect: str, user: str, settings_key: str | None = "default") -> ConsoleSession:
+    """A console with every panel, its saved layout restored."""
+    import importlib
+
+    session = ConsoleSession(connect, user, settings_key=settings_key)
+    for module, function in PANEL_INSTALLERS:
+        getattr(importlib.import_module(module), function)(session)
+    session.finish()
+    return session
 
 
 def make_app(argv: list[str] | None = None) -> QApplication:

@@ -117,13 +117,13 @@ def run_demo(
 ) -> int:
     """The demo with a window; returns when the window is closed."""
     from backend.config import resolve_db_url
-    from console.app import ConsoleSession, make_app
+    from console.app import make_app, open_session
 
     url = resolve_db_url(db)
     ensure_city(url)
     app = make_app()
     with backend_process(url, speed=speed) as endpoint:
-        session = ConsoleSession(endpoint, user)
+        session = open_session(endpoint, user)
         session.window.closing.connect(app.quit)
         if fullscreen:
             session.window.toggle_fullscreen_map()
@@ -136,10 +136,10 @@ def run_demo(
 
 def run_console(connect: str, user: str) -> int:
     """A console joining a running backend; returns when the window is closed."""
-    from console.app import ConsoleSession, make_app
+    from console.app import make_app, open_session
 
     app = make_app()
-    session = ConsoleSession(connect, user)
+    session = open_session(connect, user)
     session.window.closing.connect(app.quit)
     session.window.showMaximized()
     app.exec()
@@ -154,14 +154,15 @@ def take_screenshot(
     from PySide6.QtCore import QEventLoop, QTimer
 
     from backend.config import resolve_db_url
-    from console.app import ConsoleSession, make_app
+    from console.app import make_app, open_session
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     url = resolve_db_url(db)
     ensure_city(url)
     app = make_app()
     with backend_process(url, speed=20.0) as endpoint:
-        session = ConsoleSession(endpoint, user, settings_key="screenshot")
+        # No saved layout: a screenshot shows the built-in one.
+        session = open_session(endpoint, user, settings_key=None)
         session.window.resize(*size)
         session.window.show()
         loop = QEventLoop()

@@ -51,12 +51,13 @@ class ConsoleMainWindow(QMainWindow):
     """Map as the central widget; panels as docks that can float to a second screen.
 
     The dock layout is saved on close and restored at start (``QSettings``),
-    keyed by ``settings_key`` so tests and several consoles keep their own.
+    keyed by ``settings_key`` so tests and several consoles keep their own;
+    ``None`` keeps nothing (screenshots show the built-in layout).
     """
 
     closing = Signal()
 
-    def __init__(self, map_widget: QWidget, settings_key: str = "default") -> None:
+    def __init__(self, map_widget: QWidget, settings_key: str | None = "default") -> None:
         super().__init__()
         self.setWindowTitle("CityOps Console")
         self.setObjectName("ConsoleMainWindow")
@@ -101,6 +102,8 @@ class ConsoleMainWindow(QMainWindow):
     def finish_layout(self) -> None:
         """Remember the built-in layout, then restore the user's saved one if any."""
         self._default_state = self.saveState(LAYOUT_VERSION)
+        if self._settings_key is None:
+            return
         geometry = self._settings.value(f"{self._settings_key}/geometry")
         state = self._settings.value(f"{self._settings_key}/state")
         if isinstance(geometry, QByteArray):
@@ -110,6 +113,8 @@ class ConsoleMainWindow(QMainWindow):
 
     def save_layout(self) -> None:
         """Store window geometry and dock layout for the next run."""
+        if self._settings_key is None:
+            return
         state = self._state_before_fullscreen or self.saveState(LAYOUT_VERSION)
         self._settings.setValue(f"{self._settings_key}/geometry", self.saveGeometry())
         self._settings.setValue(f"{self._settings_key}/state", state)

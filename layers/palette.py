@@ -27,6 +27,9 @@ OKABE_ITO = {
     "grey": "#A0A0A0",
 }
 
+#: Bluish green darkened for healthy assets: visible, but quieter than any problem.
+OK_MUTED = "#1F6F5A"
+
 #: The map's background and neutral ink.
 BACKGROUND = "#11151c"
 INK = "#e8ecf2"
@@ -54,7 +57,9 @@ class StatusStyle:
 ASSET_STATUSES: dict[str, StatusStyle] = {
     s.status: s
     for s in (
-        StatusStyle("ok", "OK", OKABE_ITO["bluish_green"], letter="K"),
+        # "Dark cockpit": healthy assets recede (a muted green, smaller), so the
+        # eye goes to what needs a person.
+        StatusStyle("ok", "OK", OK_MUTED, size_scale=0.75, letter="K"),
         StatusStyle("warning", "Warning", OKABE_ITO["yellow"], outline=1.0, letter="W"),
         StatusStyle(
             "alarm", "Alarm", OKABE_ITO["vermillion"], size_scale=1.5, outline=2.0, letter="A"

@@ -31,6 +31,11 @@ class LayerPanelWidget(QtWidgets.QWidget):
         self.tree.setHeaderHidden(True)
         self.tree.setColumnCount(2)
         self.tree.setRootIsDecorated(True)
+        # Names take the room; counts and opacity sliders only what they need.
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         self.tree.itemChanged.connect(self._on_item_changed)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -59,6 +64,7 @@ class LayerPanelWidget(QtWidgets.QWidget):
         slider.setRange(0, 100)
         slider.setValue(round(model.opacity * 100))
         slider.setToolTip(f"{model.title} opacity")
+        slider.setMaximumWidth(110)
         slider.valueChanged.connect(lambda v, m=model: m.set_opacity(v / 100))
         self.tree.setItemWidget(top, 1, slider)
         self.sliders[model.name] = slider

@@ -1,0 +1,98 @@
+"""The console against a real backend process: a committed change reaches the map.
+
+The backend runs as ``main.py backend`` on the test database; the console is
+the real :func:`console.app.open_session` (live client, replica, layer models,
+map canvas, panels). A command moves a crew; the crews layer's model and the
+drawn picture must follow, and nothing else may change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from PySide6 import QtCore, QtGui
+from pytestqt.qtbot import QtBot
+from sqlalchemy import Engine
+
+from console.app import ConsoleSession, open_session
+from tests.backend.service.helpers import Backend, running_backend
+from tests.backend.service.seed import seed_city
+
+
+@pytest.fixture
+def backend(engine: Engine, db_url: str) -> Iterator[Backend]:
+    seed_city(engine, jobs=4, crews=3, assets=5)
+    with running_backend(db_url) as b:
+        yield b
+
+
+@pytest.fixture
+def session(qtbot: QtBot, backend: Backend) -> Iterator[ConsoleSession]:
+    s = open_session(backend.pub, "dana", settings_key=None)
+    s.window.resize(1000, 700)
+    s.window.show()
+    qtbot.waitExposed(s.window)
+    yield s
+    s.close()
+
+
+def _pixel(session: ConsoleSession, x: float, y: float) -> QtGui.QColor:
+    canvas = session.canvas
+    img = canvas.grab_image()
+    p = canvas.graphics.mapFromScene(canvas.view.mapViewToScene(QtCore.QPointF(x, y)))
+    p = canvas.graphics.mapTo(canvas, p)
+    dpr = img.devicePixelRatio()
+    return img.pixelColor(int(p.x() * dpr), int(p.y() * dpr))
+
+
+def test_console_shows_the_city_and_who_is_signed_in(session: ConsoleSession) -> None:
+    assert len(session.layers["assets"]) == 5
+    assert len(session.layers["crews"]) == 3
+    assert session.window.status.user_label.text() == "dispatcher: dana"
+    assert session.window.status.seq_label.text() == f"seq {session.client.replica.seq}"
+    assert {"layers", "inspector", "alarms", "history"} <= set(session.window.docks)
+
+
+def test_a_committed_change_moves_the_crew_on_the_map(
+    qtbot: QtBot, session: ConsoleSession, backend: Backend
+) -> None:
+    crews = session.layers["crews"]
+    qtbot.waitUntil(lambda: session.window.status.link_state == "live", timeout=15000)
+    crew_id = int(crews.ids[0])
+    others_before = {int(i): crews.record(int(i)).copy() for i in crews.ids if i != crew_id}
+    old = crews.record(crew_id)
+    lon, lat = float(old["last_lon"]) + 0.004, float(old["last_lat"]) + 0.002
+    x, y = session.canvas.projection.forward(lon, lat)
+    x, y = float(np.asarray(x)), float(np.asarray(y))
+    session.canvas.zoom_to((x - 300, y - 300, x + 300, y + 300))
+    before = _pixel(session, x, y)
+    frames = session.bridge.deliveries
+
+    with backend.client(user="dana") as client:
+        client.command(
+            "update_crew_positions", {"positions": [{"crew_id": crew_id, "lon": lon, "lat": lat}]}
+        )
+
+    qtbot.waitUntil(lambda: crews.record(crew_id)["last_lon"] == pytest.approx(lon), timeout=10000)
+    assert session.bridge.deliveries > frames
+    # Only the named crew changed.
+    for cid, record in others_before.items():
+        assert crews.record(cid) == record
+    qtbot.waitUntil(lambda: _pixel(session, x, y) != before, timeout=5000)
+
+
+def test_the_map_stays_when_the_backend_goes(
+    qtbot: QtBot, session: ConsoleSession, backend: Backend
+) -> None:
+    qtbot.waitUntil(lambda: session.window.status.link_state == "live", timeout=15000)
+    count = len(session.layers["assets"])
+    backend.kill9()
+    qtbot.waitUntil(
+        lambda: session.window.status.link_state in ("stale", "reconnecting"), timeout=20000
+    )
+    assert len(session.layers["assets"]) == count  # the last picture stays
+    assert "STALE" in session.window.status.link_label.text() or "RECONNECTING" in (
+        session.window.status.link_label.text()
+    )
