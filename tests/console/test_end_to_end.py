@@ -62,8 +62,8 @@ def test_a_committed_change_moves_the_crew_on_the_map(
     qtbot.waitUntil(lambda: session.window.status.link_state == "live", timeout=15000)
     crew_id = int(crews.ids[0])
     others_before = {int(i): crews.record(int(i)).copy() for i in crews.ids if i != crew_id}
-    old = crews.record(crew_id)
-    lon, lat = float(old["last_lon"]) + 0.004, float(old["last_lat"]) + 0.002
+    asset = session.layers["assets"].record(int(session.layers["assets"].ids[0]))
+    lon, lat = float(asset["lon"]) + 0.004, float(asset["lat"]) + 0.002  # an empty spot
     x, y = session.canvas.projection.forward(lon, lat)
     x, y = float(np.asarray(x)), float(np.asarray(y))
     session.canvas.zoom_to((x - 300, y - 300, x + 300, y + 300))
