@@ -13,7 +13,14 @@ import logging
 import signal
 import sys
 import threading
+from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
+
+from backend.importers.base import ImportRefused
+
+if TYPE_CHECKING:
+    from backend.simulator.city import SimOptions
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +35,13 @@ def cmd_backend(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    options: SimOptions | None = None
+    if args.simulate:
+        try:
+            options = sim_options(args)
+        except (OSError, ValueError, ImportRefused) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     engine = open_database(args.db)
     if args.simulate:
         from backend.simulator.accounts import ensure_simulator_users
@@ -52,7 +66,7 @@ def cmd_backend(args: argparse.Namespace) -> int:
             f"ROUTER {service.router_endpoint} (snapshot, commands)",
             flush=True,
         )
-        simulator = _start_simulator(service.router_endpoint, args) if args.simulate else None
+        simulator = _start_simulator(service.router_endpoint, options) if options else None
         service.run()
     finally:
         if args.simulate and simulator is not None:
@@ -64,14 +78,12 @@ def cmd_backend(args: argparse.Namespace) -> int:
 
 
 def _start_simulator(
-    router_endpoint: str, args: argparse.Namespace
+    router_endpoint: str, options: SimOptions
 ) -> tuple[threading.Thread, threading.Event]:
     """The live city simulator on a thread of its own, talking to the service over its socket."""
-    from backend.simulator.city import SimOptions
     from backend.simulator.runner import run_simulator
 
     stop = threading.Event()
-    options = SimOptions(speed=args.speed, seed=args.seed)
     thread = threading.Thread(
         target=run_simulator, args=(router_endpoint, options, stop), name="simulator", daemon=True
     )
@@ -134,12 +146,26 @@ def add_simulation_options(p: argparse.ArgumentParser) -> None:
     """``--speed`` and ``--seed`` for the simulator."""
     p.add_argument("--speed", type=float, default=10.0, help="time speed factor (default 10)")
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument(
+        "--replay-311",
+        metavar="CSV",
+        help="citizens' reports replayed from a real 311 export (in time order, compressed by "
+        "--speed) instead of generated near assets",
+    )
+
+
+def sim_options(args: argparse.Namespace) -> SimOptions:
+    """Simulator options from the command line (loads a 311 replay when asked)."""
+    from backend.simulator.city import SimOptions
+    from backend.simulator.replay import load_311
+
+    replay = load_311(Path(args.replay_311)) if args.replay_311 else []
+    return SimOptions(speed=args.speed, seed=args.seed, replay=replay)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Run the simulator against a running backend until SIGINT/SIGTERM."""
     from backend.service.server import endpoints
-    from backend.simulator.city import SimOptions
     from backend.simulator.runner import run_simulator
 
     try:
@@ -150,7 +176,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    sim = run_simulator(router, SimOptions(speed=args.speed, seed=args.seed), stop)
+    try:
+        options = sim_options(args)
+    except (OSError, ValueError, ImportRefused) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    sim = run_simulator(router, options, stop)
     if sim is not None:
         print(f"simulator stopped: {sim.stats}")
     return 0

@@ -29,6 +29,7 @@ from backend.routing.paths import Router
 from backend.routing.recommend import CrewSpec, JobSpec, RecommendPolicy, recommend
 from backend.simulator.clock import SimClock
 from backend.simulator.driving import RouteFollower
+from backend.simulator.replay import ReplayReport, skills_for
 from backend.simulator.telemetry import SensorModel, random_fault
 from backend.telemetry.catalog import metrics_for
 
@@ -78,6 +79,7 @@ class SimOptions:
     auto_dispatch: bool = True  # a simulated dispatcher staffs jobs nobody took
     auto_dispatch_after_s: float = 600.0  # ... after they waited this long (simulated)
     refresh_every_s: float = 5.0  # wall seconds between view refreshes from snapshots
+    replay: list[ReplayReport] = field(default_factory=list)  # a real 311 export, in order
 
 
 @dataclass(slots=True)
@@ -131,6 +133,8 @@ class CitySimulator:
         self._last_tick: datetime | None = None
         self._next_positions: datetime | None = None
         self._next_readings: datetime | None = None
+        self._started: datetime | None = None
+        self._replayed = 0
 
     # -- view of the city -----------------------------------------------------------------
     def refresh(self) -> None:
@@ -168,6 +172,7 @@ class CitySimulator:
         now = self.clock.now()
         if self._last_tick is None:
             self._last_tick = now
+            self._started = now
             self._next_positions = now
             self._next_readings = now
         dt = (now - self._last_tick).total_seconds()
@@ -307,6 +312,9 @@ class CitySimulator:
 
     # -- citizens -----------------------------------------------------------------------------
     def _maybe_reports(self, now: datetime, dt: float) -> None:
+        if self.options.replay:
+            self._replay_reports(now)
+            return
         reportable = [a for a, e in self.assets.items() if e["kind"] in REPORTS]
         if not reportable:
             return
@@ -329,6 +337,36 @@ class CitySimulator:
                     "title": f"{category}: {asset.get('name') or asset['id']}",
                     "priority": priority,
                     "skills": skills,
+                    "due_at": due,
+                },
+            }
+            if self._command("report_issue", args) is not None:
+                self.stats.reports += 1
+
+    def _replay_reports(self, now: datetime) -> None:
+        """Send the recorded reports whose (compressed) time has come."""
+        reports = self.options.replay
+        assert self._started is not None
+        elapsed = now - self._started
+        first = reports[0].requested_at
+        while (
+            self._replayed < len(reports)
+            and reports[self._replayed].requested_at - first <= elapsed
+        ):
+            r = reports[self._replayed]
+            self._replayed += 1
+            due = _wall_now() + timedelta(hours=24 / self.clock.speed)
+            args = {
+                "category": r.category,
+                "description": r.description,
+                "lon": r.lon,
+                "lat": r.lat,
+                "address": r.address,
+                "channel": r.channel or "phone",
+                "job": {
+                    "title": r.category,
+                    "priority": 3,
+                    "skills": skills_for(r.category),
                     "due_at": due,
                 },
             }
