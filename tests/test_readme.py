@@ -21,3 +21,11 @@ def test_readme_opens_with_two_commands() -> None:
 def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert _commands()[1] in ci.splitlines()
+
+
+def test_readme_lists_every_shortcut() -> None:
+    from console.shortcuts import SHORTCUTS
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    for s in SHORTCUTS:
+        assert f"| {s.group} | `{s.keys}` | {s.text} |" in text, s
