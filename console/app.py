@@ -124,6 +124,7 @@ class ConsoleSession:
         self.layer_panel.setMinimumWidth(280)
         self._wire_map_actions()
         self.followers: list[Follower] = []
+        self.extensions: list[Any] = []  # panels installed by open_session
         self.alarm_count = 0
         from console.monitor_panels import MonitorPanels
 
@@ -233,6 +234,9 @@ class ConsoleSession:
     def close(self) -> None:
         """Stop the live client and delete the window, in that order."""
         self._health_timer.stop()
+        for extension in reversed(self.extensions):
+            if hasattr(extension, "close"):
+                extension.close()
         self.bridge.changed.disconnect(self._on_changed)
         self.bridge.health_changed.disconnect(self._on_health)
         self.client.stop()
@@ -242,7 +246,9 @@ class ConsoleSession:
 
 
 #: Panels added to every console, in order: (module, function taking the session).
-PANEL_INSTALLERS: tuple[tuple[str, str], ...] = ()
+PANEL_INSTALLERS: tuple[tuple[str, str], ...] = (
+    ("console.dispatch_panels", "install_dispatch_panels"),
+)
 
 
 def open_session(connect: str, user: str, settings_key: str | None = "default") -> ConsoleSession:
@@ -251,7 +257,7 @@ def open_session(connect: str, user: str, settings_key: str | None = "default") 
 
     session = ConsoleSession(connect, user, settings_key=settings_key)
     for module, function in PANEL_INSTALLERS:
-        getattr(importlib.import_module(module), function)(session)
+        session.extensions.append(getattr(importlib.import_module(module), function)(session))
     session.finish()
     return session
 

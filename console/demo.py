@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from PySide6.QtWidgets import QWidget
 from sqlalchemy import func, select
 
 log = logging.getLogger(__name__)
@@ -128,10 +130,43 @@ def run_demo(
         if fullscreen:
             session.window.toggle_fullscreen_map()
         else:
-            session.window.showMaximized()
-        app.exec()
+            show_maximized(session.window)
+        print("console ready", flush=True)
+        with close_on_signals(session.window):
+            app.exec()
         session.close()
     return 0
+
+
+@contextmanager
+def close_on_signals(window: QWidget) -> Iterator[None]:
+    """SIGINT (Ctrl+C) and SIGTERM close the window, the same way the user would.
+
+    Python only runs signal handlers between bytecodes, so a light timer keeps
+    the interpreter breathing while Qt's event loop waits.
+    """
+    from PySide6.QtCore import QTimer
+
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    for s in previous:
+        signal.signal(s, lambda *_: window.close())
+    breather = QTimer()
+    breather.timeout.connect(lambda: None)
+    breather.start(200)
+    try:
+        yield
+    finally:
+        breather.stop()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def show_maximized(window: QWidget) -> None:
+    """Fill the screen; without a window manager ``showMaximized`` alone does nothing."""
+    screen = window.screen()
+    if screen is not None:
+        window.setGeometry(screen.availableGeometry())
+    window.showMaximized()
 
 
 def run_console(connect: str, user: str) -> int:
@@ -141,8 +176,9 @@ def run_console(connect: str, user: str) -> int:
     app = make_app()
     session = open_session(connect, user)
     session.window.closing.connect(app.quit)
-    session.window.showMaximized()
-    app.exec()
+    show_maximized(session.window)
+    with close_on_signals(session.window):
+        app.exec()
     session.close()
     return 0
 

@@ -16,12 +16,15 @@ from layers.issues.renderer import IssueLayerRenderer
 from layers.rendering import LayerRenderer
 from layers.roads.model import RoadLayerModel
 from layers.roads.renderer import RoadLayerRenderer
+from layers.routes.model import RouteLayerModel
+from layers.routes.renderer import RouteLayerRenderer
 
 RENDERERS: dict[type[LayerModel], type[LayerRenderer]] = {
     RoadLayerModel: RoadLayerRenderer,
     AssetLayerModel: AssetLayerRenderer,
     IssueLayerModel: IssueLayerRenderer,
     CrewLayerModel: CrewLayerRenderer,
+    RouteLayerModel: RouteLayerRenderer,
 }
 
 

@@ -80,6 +80,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "get_timeline": ALL_ROLES,
     "get_roads": ALL_ROLES,
     "whoami": ALL_ROLES,
+    "recommend_crews": ALL_ROLES,
+    "crew_etas": ALL_ROLES,
 }
 
 

@@ -20,7 +20,13 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from backend.db.engine import make_sessionmaker
 from backend.db.models import CommandLog
 from backend.db.outbox import append_events
-from backend.service import handlers_city, handlers_feed, handlers_jobs, handlers_query
+from backend.service import (
+    handlers_city,
+    handlers_dispatch,
+    handlers_feed,
+    handlers_jobs,
+    handlers_query,
+)
 from backend.service.auth import (
     Authenticator,
     CommandError,
@@ -55,6 +61,8 @@ COMMANDS: dict[str, CommandSpec] = {
     "get_timeline": CommandSpec(handlers_query.get_timeline, False),
     "get_roads": CommandSpec(handlers_city.get_roads, False),
     "whoami": CommandSpec(handlers_city.whoami, False),
+    "recommend_crews": CommandSpec(handlers_dispatch.recommend_crews, False),
+    "crew_etas": CommandSpec(handlers_dispatch.crew_etas_command, False),
 }
 
 
