@@ -224,9 +224,11 @@ class ConsoleSession:
         # The built-in layout gives the map most of the screen.
         docks = self.window.docks
         bottom = [d for k, d in docks.items() if k in ("inspector", "history")]
-        side = [d for k, d in docks.items() if k in ("layers", "alarms")]
+        left = [d for k, d in docks.items() if k in ("layers", "alarms")]
+        right = [d for k, d in docks.items() if k in ("jobs", "crews", "recommend", "risk")]
         self.window.resizeDocks(bottom, [240] * len(bottom), Qt.Orientation.Vertical)
-        self.window.resizeDocks(side, [300] * len(side), Qt.Orientation.Horizontal)
+        self.window.resizeDocks(left, [300] * len(left), Qt.Orientation.Horizontal)
+        self.window.resizeDocks(right, [460] * len(right), Qt.Orientation.Horizontal)
         self.window.finish_layout()
         self.canvas.home()
 
