@@ -8,13 +8,15 @@ array (so ``data["brush"][row]`` still says how a row draws) but fills it from
 a small style table and one integer code per point, so a million points or
 ten thousand restyles cost a few numpy passes.
 
-Painting culls to the view first. When the points in view are too dense to
-read as symbols (more than :attr:`FastScatter.lod_points_per_mpx` per million
-screen pixels), the item draws a density image instead: a grid of small cells
+Painting culls to the view first, through a uniform grid index
+(:mod:`layers.spatial_index`), so a street-level frame touches only the points
+near the view, not all of them. When the points in view are too dense to read
+as symbols (more than :attr:`FastScatter.lod_points_per_mpx` per million screen
+pixels), the item draws a density picture instead: a grid of small cells
 coloured by the most severe class (e.g. asset status) among their points,
-brighter where more points fall, rendered once per zoom into a pixmap that
-pans blit, like the roads cache. This is what desktop GIS does at city zoom,
-where a million symbols would be sub-pixel anyway.
+brighter where more points fall, cut into tiles cached per zoom like the roads
+and updated in place when classes change (:mod:`layers.density`). This is what
+desktop GIS does at city zoom, where a million symbols would be sub-pixel anyway.
 """
 
 from __future__ import annotations
@@ -26,21 +28,14 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui
 
+from layers.density import DensityTiles
+from layers.spatial_index import GridIndex
+
 #: (symbol, size, pen, brush): one look, one atlas entry.
 Style = tuple[Any, float, QtGui.QPen, QtGui.QBrush]
 
-#: The density image covers the view plus this share of it on every side.
-DENSITY_MARGIN = 0.25
-#: Side of a density cell in screen pixels.
-DENSITY_CELL_PX = 2
-#: Alpha of a cell holding 1, 2-4 and 5+ points: density reads as brightness.
-DENSITY_ALPHA = (150, 205, 255)
-
-
-def _same_scale(a: tuple[float, ...] | None, b: tuple[float, ...]) -> bool:
-    if a is None:
-        return False
-    return all(abs(u - v) <= 1e-6 * max(abs(u), abs(v), 1e-12) for u, v in zip(a, b, strict=True))
+#: Below this many points a plain scan beats the grid index.
+INDEX_MIN_POINTS = 4096
 
 
 class FastScatter(pg.ScatterPlotItem):
@@ -61,16 +56,12 @@ class FastScatter(pg.ScatterPlotItem):
         #: Above this many points per million screen pixels in view, draw density.
         self.lod_points_per_mpx = 20_000.0
         self._version = 0
-        self._density: QtGui.QPixmap | None = None
-        self._density_key: tuple[float, ...] | None = None
-        self._density_rect = QtCore.QRectF()
-        self._density_origin = (0.0, 0.0)
-        self._density_version = -1
-        self._density_cells = np.zeros((0, 0), dtype=np.uint8)
+        #: The grid index over the points (None until there are enough of them).
+        self.index: GridIndex | None = None
+        self.density = DensityTiles()
         #: What the last paint drew: "symbols" or "density", and how many symbols.
         self.last_mode = ""
         self.last_drawn = 0
-        self.density_renders = 0
 
     # -- input -------------------------------------------------------------------------------
 
@@ -121,12 +112,27 @@ class FastScatter(pg.ScatterPlotItem):
         self._table = list(table)
         if classes is not None:
             self.density_classes = np.asarray(classes, dtype=np.int64).copy()
+        self._new_index()
         self.prepareGeometryChange()
         self.informViewBoundsChanged()
         self.bounds = [None, None]
         self.updateSpots()
         self._version += 1
         self.sigPlotChanged.emit(self)
+
+    def _new_index(self) -> None:
+        """Index the current positions afresh; the density tiles start over."""
+        d = self.data
+        if len(d) >= INDEX_MIN_POINTS:
+            self.index = GridIndex(np.ascontiguousarray(d["x"]), np.ascontiguousarray(d["y"]))
+        else:
+            self.index = None
+        self.density.invalidate()
+
+    @property
+    def density_renders(self) -> int:
+        """Density tiles built so far (a blit-only frame adds none)."""
+        return self.density.builds
 
     def set_all(
         self,
@@ -145,6 +151,7 @@ class FastScatter(pg.ScatterPlotItem):
         self.setData(x=x, y=y, symbol=symbol, size=size, pen=pen, brush=brush, data=ids)
         if len(x) and not np.all(visible):
             self.setPointsVisible(visible)
+        self._new_index()
         self._version += 1
 
     def update_styled(
@@ -163,7 +170,12 @@ class FastScatter(pg.ScatterPlotItem):
         d = self.data
         codes = np.asarray(codes, dtype=np.int64)
         sym, size, pen, brush = self._columns(table)
-        moved = (d["x"][rows] != x) | (d["y"][rows] != y)
+        moved = ~((d["x"][rows] == x) | (np.isnan(d["x"][rows]) & np.isnan(x)))
+        moved |= ~((d["y"][rows] == y) | (np.isnan(d["y"][rows]) & np.isnan(y)))
+        old_on = d["visible"][rows].copy()
+        dc = self.density_classes
+        track = classes is not None and dc is not None and len(dc) == len(d)
+        old_class = dc[rows].copy() if track and dc is not None else None
         d["x"][rows], d["y"][rows] = x, y
         d["symbol"][rows], d["size"][rows] = sym[codes], size[codes]
         d["pen"][rows], d["brush"][rows] = pen[codes], brush[codes]
@@ -173,10 +185,28 @@ class FastScatter(pg.ScatterPlotItem):
         self._table = list(table)
         if classes is not None and self.density_classes is not None:
             self.density_classes[rows] = classes
+        new_on = np.asarray(visible, dtype=bool)
         if moved.any():
+            if self.index is not None:
+                self.index.x[rows], self.index.y[rows] = x, y
+                self.index.invalidate()
+            self.density.invalidate()
             self.prepareGeometryChange()
             self.informViewBoundsChanged()
             self.bounds = [None, None]
+        else:
+            if self.index is not None and self.index.has_weights:
+                flip = old_on != new_on
+                self.index.adjust_weights(rows[flip], np.where(new_on[flip], 1, -1))
+            if old_class is not None:
+                self.density.update(
+                    np.asarray(x, float),
+                    np.asarray(y, float),
+                    old_class,
+                    old_on,
+                    np.asarray(classes, dtype=np.int64),
+                    new_on,
+                )
         self.updateSpots()
         self._version += 1
 
@@ -190,6 +220,13 @@ class FastScatter(pg.ScatterPlotItem):
             self.data["visible"] = visible
             self.invalidate()
         self._version = getattr(self, "_version", 0) + 1
+        # Filters changed which points count: the density and the counts start over.
+        density = getattr(self, "density", None)
+        if density is not None:
+            density.invalidate()
+        index = getattr(self, "index", None)
+        if index is not None:
+            index.set_weights(self.data["visible"])
 
     def updateSpots(self, dataSet: Any = None) -> None:
         """Atlas entries of rows that lack one, by style code (a lookup per style, not per row)."""
@@ -225,14 +262,12 @@ class FastScatter(pg.ScatterPlotItem):
     def rows_in(self, rect: QtCore.QRectF, pad: float = 0.0) -> np.ndarray:
         """Visible rows whose position lies in ``rect`` grown by ``pad`` (map units)."""
         d = self.data
+        x0, x1 = rect.left() - pad, rect.right() + pad
+        y0, y1 = rect.top() - pad, rect.bottom() + pad
+        if self.index is not None and len(self.index) == len(d):
+            return self.index.query(x0, y0, x1, y1, d["visible"])
         x, y = d["x"], d["y"]
-        return np.flatnonzero(
-            d["visible"]
-            & (x >= rect.left() - pad)
-            & (x <= rect.right() + pad)
-            & (y >= rect.top() - pad)
-            & (y <= rect.bottom() + pad)
-        )
+        return np.flatnonzero(d["visible"] & (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1))
 
     def paint(self, p: QtGui.QPainter, option: Any, widget: Any = None) -> None:
         """Density image when the view is crowded, else the symbols in view only."""
@@ -252,7 +287,7 @@ class FastScatter(pg.ScatterPlotItem):
         sx, sy = t.m11(), t.m22()
         dpr = widget.devicePixelRatioF() if widget is not None else 1.0
         if self._density_wanted(view, sx, sy, dpr):
-            self._paint_density(p, t)
+            self._paint_density(p, t, dpr)
             return
         atlas = self.fragmentAtlas
         if widget is not None and dpr != atlas.devicePixelRatio():
@@ -279,83 +314,42 @@ class FastScatter(pg.ScatterPlotItem):
         p.drawPixmapFragments(*self._pixmapFragments.drawargs(), atlas.pixmap)
 
     def _density_wanted(self, view: QtCore.QRectF, sx: float, sy: float, dpr: float) -> bool:
-        """Whether the points in view are too many per screen pixel to draw as symbols."""
+        """Whether the points in view are too many per screen pixel to draw as symbols.
+
+        The count is the grid index's per-cell tally over the cells the view
+        meets (an upper bound, O(1)): a level-of-detail switch needs no exact count.
+        """
         if self.density_classes is None or len(self.density_classes) != len(self.data):
             return False
-        key = (sx, sy, dpr)
-        if (
-            self._density is not None
-            and self._density_version == self._version
-            and _same_scale(self._density_key, key)
-            and self._density_rect.contains(view)
-        ):
-            return True  # decided at this zoom for this data; a pan keeps it
         mpx = abs(view.width() * sx * view.height() * sy) / 1e6
         if mpx <= 0:
             return False
         if len(self.data) / mpx <= self.lod_points_per_mpx:
             return False  # even all of them would not crowd the view
-        if len(self.rows_in(view)) / mpx <= self.lod_points_per_mpx:
-            return False
-        self._render_density(view, sx, sy, dpr)
-        return True
+        index = self.index
+        if index is None or len(index) != len(self.data):
+            n_in = len(self.rows_in(view))
+        else:
+            if not index.has_weights:
+                index.set_weights(self.data["visible"])
+            n_in = index.estimate(view.left(), view.top(), view.right(), view.bottom())
+        return n_in / mpx > self.lod_points_per_mpx
 
-    def _render_density(self, view: QtCore.QRectF, sx: float, sy: float, dpr: float) -> None:
+    def _paint_density(self, p: QtGui.QPainter, t: QtGui.QTransform, dpr: float) -> None:
         assert self.density_classes is not None
-        mx, my = view.width() * DENSITY_MARGIN, view.height() * DENSITY_MARGIN
-        rect = view.adjusted(-mx, -my, mx, my)
-        xs = (rect.left() * sx, rect.right() * sx)
-        ys = (rect.top() * sy, rect.bottom() * sy)
-        ox, oy = -min(xs), -min(ys)
-        c = DENSITY_CELL_PX
-        w = (int(np.ceil(abs(xs[1] - xs[0]) / c)) + 4) // 4 * 4  # Indexed8 rows 4-aligned
-        h = int(np.ceil(abs(ys[1] - ys[0]) / c)) + 1
-        d = self.data
-        rows = self.rows_in(rect)
-        ci = np.floor((d["x"][rows] * sx + ox) / c).astype(np.int64)
-        cj = np.floor((d["y"][rows] * sy + oy) / c).astype(np.int64)
-        inside = (ci >= 0) & (ci < w) & (cj >= 0) & (cj < h)
-        flat = cj[inside] * w + ci[inside]
-        rank = self.density_rank[self.density_classes[rows[inside]]]
-        top = np.zeros(w * h, dtype=np.uint8)
-        np.maximum.at(top, flat, rank)
-        count = np.bincount(flat, minlength=w * h)
-        level = (count >= 2).astype(np.uint8) + (count >= 5)
-        k = len(DENSITY_ALPHA)
-        cells = np.where(top > 0, (top.astype(np.int64) - 1) * k + level + 1, 0).astype(np.uint8)
-        cells = cells.reshape(h, w)
-        self._density_cells = top.reshape(h, w)
-        img = QtGui.QImage(cells.data, w, h, w, QtGui.QImage.Format.Format_Indexed8)
-        table = [0]
-        by_rank = sorted(range(len(self.density_colours)), key=lambda i: self.density_rank[i])
-        colour_of_rank = {int(self.density_rank[i]): self.density_colours[i] for i in by_rank}
-        for r in range(1, int(self.density_rank.max(initial=0)) + 1):
-            col = colour_of_rank.get(r, QtGui.QColor("white"))
-            for a in DENSITY_ALPHA:
-                table.append(QtGui.qRgba(col.red(), col.green(), col.blue(), a))
-        img.setColorTable(table)
-        big = img.scaled(
-            int(w * c * dpr), int(h * c * dpr), mode=QtCore.Qt.TransformationMode.FastTransformation
-        ).convertToFormat(QtGui.QImage.Format.Format_ARGB32_Premultiplied)
-        big.setDevicePixelRatio(dpr)
-        self._density = QtGui.QPixmap.fromImage(big)
-        self._density_key = (sx, sy, dpr)
-        self._density_rect = rect
-        self._density_origin = (ox, oy)
-        self._density_version = self._version
-        self.density_renders += 1
-
-    def _paint_density(self, p: QtGui.QPainter, t: QtGui.QTransform) -> None:
-        assert self._density is not None
         self.last_mode, self.last_drawn = "density", 0
-        ox, oy = self._density_origin
-        p.save()
-        p.resetTransform()
-        p.drawPixmap(QtCore.QPointF(t.dx() - ox, t.dy() - oy), self._density)
-        p.restore()
+        if self.index is None or len(self.index) != len(self.data):
+            self.index = GridIndex(
+                np.ascontiguousarray(self.data["x"]), np.ascontiguousarray(self.data["y"])
+            )
+        b = self.index.bounds()
+        if b is None:
+            return
+        area = self.viewRect().intersected(QtCore.QRectF(b[0], b[1], b[2] - b[0], b[3] - b[1]))
+        self.density.set_look(self.density_rank, self.density_colours)
+        self.density.paint(p, t, area, self.index, self.data["visible"], self.density_classes, dpr)
 
     def density_classes_shown(self) -> set[int]:
-        """Classes (by rank order index) present in the last density image."""
-        present = np.unique(self._density_cells)
+        """Classes that top at least one cell of the density tiles last drawn."""
         ranks = {int(r): i for i, r in enumerate(self.density_rank)}
-        return {ranks[int(r)] for r in present if r > 0 and int(r) in ranks}
+        return {ranks[r] for r in self.density.classes_shown() if r in ranks}

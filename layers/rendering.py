@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
+from pyqtgraph import Qt
 from pyqtgraph.Qt import QtCore, QtGui
 from shapely.geometry.base import BaseGeometry
 
@@ -56,7 +57,13 @@ class StyleBook:
 
 
 class LabelsItem(pg.GraphicsObject):
-    """Many short texts at map positions, painted by one item in screen pixels."""
+    """Many short texts at map positions, painted by one item in screen pixels.
+
+    Each distinct (text, colour) is rendered once with its halo into a sprite,
+    the sprites are packed into one atlas pixmap, and a paint is a single
+    ``drawPixmapFragments`` call for the labels on screen: no per-label Python
+    and no view-sized layer to re-render when the zoom changes.
+    """
 
     def __init__(self, offset: tuple[float, float] = (0.0, 0.0), centred: bool = False) -> None:
         super().__init__()
@@ -72,12 +79,19 @@ class LabelsItem(pg.GraphicsObject):
         self.font.setBold(True)
         self._halo = QtGui.QColor(palette.BACKGROUND)
         self._sprites: dict[tuple[str, int, float], QtGui.QPixmap] = {}
+        self._atlas: QtGui.QPixmap | None = None
+        self._atlas_dpr = 0.0
+        #: Sprite key -> (x, y, w, h) in the atlas, in device pixels.
+        self._slots: dict[tuple[str, int, float], tuple[int, int, int, int]] = {}
+        #: Per label: its slot's source rect and logical size, for the current atlas.
+        self._src = np.zeros((0, 4))
+        self._src_version = -1
         self._version = 0
-        self._layer: QtGui.QPixmap | None = None
-        self._layer_key: tuple[float, ...] | None = None
-        self._layer_origin = (0.0, 0.0)
-        self._layer_size = (0, 0)
+        self._frags = Qt.internals.PrimitiveArray(QtGui.QPainter.PixmapFragment, 10)
+        #: Atlas builds so far (new texts or colours appeared).
         self.layer_renders = 0
+        #: Labels drawn by the last paint.
+        self.last_drawn = 0
 
     def set_labels(
         self, x: np.ndarray, y: np.ndarray, texts: Sequence[str], pens: Sequence[QtGui.QPen]
@@ -115,8 +129,6 @@ class LabelsItem(pg.GraphicsObject):
         key = (text, pen.color().rgba(), dpr)
         pm = self._sprites.get(key)
         if pm is None:
-            if len(self._sprites) > 4000:
-                self._sprites.clear()  # bounded: texts like "last seen N min" change
             fm = QtGui.QFontMetricsF(self.font)
             w, h = fm.horizontalAdvance(text) + 4, fm.height() + 4
             pm = QtGui.QPixmap(int(np.ceil(w * dpr)), int(np.ceil(h * dpr)))
@@ -134,13 +146,57 @@ class LabelsItem(pg.GraphicsObject):
             self._sprites[key] = pm
         return pm
 
-    def paint(self, p: QtGui.QPainter, *args: Any) -> None:
-        """Blit the labels' cached layer, re-laying it out when the zoom or the labels change.
+    def _ensure_atlas(self, dpr: float) -> None:
+        """Slots for every label's sprite, repacking the atlas when new ones appear."""
+        if self._src_version == self._version and self._atlas_dpr == dpr:
+            return
+        keys = [(t, p.color().rgba(), dpr) for t, p in zip(self._texts, self._pens, strict=True)]
+        missing = self._atlas_dpr != dpr or any(k not in self._slots for k in keys)
+        if missing:
+            # Bounded: texts like "last seen N min ago" change, so old sprites are dropped.
+            wanted = dict.fromkeys(keys)
+            if len(self._slots) + len(wanted) > 4000 or self._atlas_dpr != dpr:
+                self._slots.clear()
+                self._sprites.clear()
+            wanted.update(dict.fromkeys(self._slots))
+            self._pack(list(wanted), dpr)
+        slots = self._slots
+        src = np.array([slots[k] for k in keys], dtype=float).reshape(-1, 4)
+        self._src = src
+        self._src_version = self._version
+        self._atlas_dpr = dpr
 
-        Labels sit at map anchors but keep their pixel size, so at one zoom
-        their layout is fixed: it is drawn once into a pixmap covering the
-        view plus a margin, and pans blit it.
-        """
+    def _pack(self, keys: list[tuple[str, int, float]], dpr: float) -> None:
+        """Shelf-pack the sprites of ``keys`` into one atlas pixmap."""
+        pens: dict[int, QtGui.QPen] = {p.color().rgba(): p for p in self._pens}
+        sprites = [
+            self._sprite(t, pens.get(c) or QtGui.QPen(QtGui.QColor.fromRgba(c)), d)
+            for t, c, d in keys
+        ]
+        width = 1024
+        x = y = row_h = 0
+        slots: dict[tuple[str, int, float], tuple[int, int, int, int]] = {}
+        for k, pm in zip(keys, sprites, strict=True):
+            w, h = pm.width(), pm.height()
+            if x + w > width:
+                x, y, row_h = 0, y + row_h, 0
+            slots[k] = (x, y, w, h)
+            x += w
+            row_h = max(row_h, h)
+        atlas = QtGui.QPixmap(width, max(1, y + row_h))
+        atlas.fill(QtCore.Qt.GlobalColor.transparent)
+        q = QtGui.QPainter(atlas)
+        for k, pm in zip(keys, sprites, strict=True):
+            sx, sy, _, _ = slots[k]
+            q.drawPixmap(sx, sy, pm)
+        q.end()
+        self._atlas = atlas
+        self._slots = slots
+        self.layer_renders += 1
+
+    def paint(self, p: QtGui.QPainter, *args: Any) -> None:
+        """Blit the on-screen labels from the atlas in one call (none when too many to read)."""
+        self.last_drawn = 0
         if not self._texts:
             return
         t = p.transform()
@@ -149,66 +205,33 @@ class LabelsItem(pg.GraphicsObject):
         dpr = dev.devicePixelRatioF() if dev is not None else 1.0
         xs = t.m11() * self._x + t.m21() * self._y + t.dx()
         ys = t.m12() * self._x + t.m22() * self._y + t.dy()
-        on = (xs > -200) & (xs < w + 50) & (ys > -20) & (ys < h + 20)
-        if int(on.sum()) > self.max_labels:
+        on = np.flatnonzero((xs > -260) & (xs < w + 50) & (ys > -30) & (ys < h + 30))
+        if len(on) > self.max_labels:
             return  # too many to read: the map is zoomed out too far for labels
-        key = (t.m11(), t.m12(), t.m21(), t.m22(), dpr, self._version)
-        # Where the view's origin sits in the cached layer's pixel frame.
-        old_key = self._layer_key
-        cached = self._layer is not None and old_key is not None
-        if old_key is not None and cached:
-            ok = all(
-                abs(a - b) <= 1e-6 * max(abs(a), abs(b), 1e-12)
-                for a, b in zip(old_key, key, strict=True)
-            )
-            ox, oy = self._layer_origin
-            shift_x, shift_y = t.dx() - ox, t.dy() - oy
-            lw, lh = self._layer_size
-            inside = shift_x <= 0 and shift_y <= 0 and shift_x + lw >= w and shift_y + lh >= h
-            cached = ok and inside
-        if not cached:
-            self._render_layer(xs, ys, t, w, h, dpr, key)
-        assert self._layer is not None
-        ox, oy = self._layer_origin
+        if not len(on):
+            return
+        self._ensure_atlas(dpr)
+        assert self._atlas is not None
+        src = self._src[on]
+        sw, sh = src[:, 2] / dpr, src[:, 3] / dpr
+        if self._centred:
+            left, top = xs[on] - sw / 2, ys[on] - sh / 2
+        else:
+            dx, dy = self._offset
+            left, top = xs[on] + dx - 2, ys[on] + dy - sh / 2
+        # Whole device pixels: a sprite drawn between pixels would blur.
+        left, top = np.round(left * dpr) / dpr, np.round(top * dpr) / dpr
+        self._frags.resize(len(on))
+        frags = self._frags.ndarray()
+        frags[:, 0] = left + sw / 2
+        frags[:, 1] = top + sh / 2
+        frags[:, 2:6] = src
+        frags[:, 6:10] = [1 / dpr, 1 / dpr, 0.0, 1.0]
         p.save()
         p.resetTransform()
-        p.drawPixmap(QtCore.QPointF(t.dx() - ox, t.dy() - oy), self._layer)
+        p.drawPixmapFragments(*self._frags.drawargs(), self._atlas)
         p.restore()
-
-    def _render_layer(
-        self,
-        xs: np.ndarray,
-        ys: np.ndarray,
-        t: QtGui.QTransform,
-        w: float,
-        h: float,
-        dpr: float,
-        key: tuple[float, ...],
-    ) -> None:
-        mx, my = 0.25 * w, 0.25 * h
-        lw, lh = int(w + 2 * mx), int(h + 2 * my)
-        pm = QtGui.QPixmap(int(lw * dpr), int(lh * dpr))
-        pm.setDevicePixelRatio(dpr)
-        pm.fill(QtCore.Qt.GlobalColor.transparent)
-        on = np.flatnonzero((xs > -mx - 200) & (xs < w + mx) & (ys > -my - 20) & (ys < h + my + 20))
-        q = QtGui.QPainter(pm)
-        dx, dy = self._offset
-        for i in on:
-            sprite = self._sprite(self._texts[i], self._pens[i], dpr)
-            sw, sh = sprite.width() / dpr, sprite.height() / dpr
-            px, py = xs[i] + mx, ys[i] + my
-            if self._centred:
-                pos = QtCore.QPointF(px - sw / 2, py - sh / 2)
-            else:
-                pos = QtCore.QPointF(px + dx - 2, py + dy - sh / 2)
-            q.drawPixmap(pos, sprite)
-        q.end()
-        self._layer = pm
-        self._layer_key = key
-        # The layer's pixel (0, 0) sits at view pixel (-mx, -my) for this transform.
-        self._layer_origin = (t.dx() + mx, t.dy() + my)
-        self._layer_size = (lw, lh)
-        self.layer_renders += 1
+        self.last_drawn = len(on)
 
 
 class LayerRenderer:

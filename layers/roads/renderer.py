@@ -1,4 +1,4 @@
-"""Draws the roads basemap from a cached pixmap, so a pan is a blit, not a redraw."""
+"""Draws the roads basemap from cached tiles, so a pan or a zoom seen before is a blit."""
 
 from __future__ import annotations
 
@@ -15,9 +15,16 @@ from layers import palette
 from layers.base import ChangeSet
 from layers.rendering import LayerRenderer
 from layers.roads.model import RoadLayerModel
-
-#: The cache covers the view plus this share of it on every side, so pans stay in it.
-CACHE_MARGIN = 0.25
+from layers.tiles import (
+    TILE_PX,
+    Level,
+    Levels,
+    TileCache,
+    TileKey,
+    tile_data_rect,
+    tile_range,
+    world_px_rect,
+)
 
 
 @dataclass
@@ -51,38 +58,59 @@ class RoadGroup:
         return QtCore.QRectF(float(x0), float(y0), float(x1 - x0), float(y1 - y0))
 
 
-def _same_scale(a: tuple[float, float, float] | None, b: tuple[float, float, float]) -> bool:
-    """Scales equal to a part in a million: a pan may jitter the last bits of the scale."""
-    if a is None:
-        return False
-    return all(abs(u - v) <= 1e-6 * max(abs(u), abs(v), 1e-12) for u, v in zip(a, b, strict=True))
-
-
 class RoadsItem(pg.GraphicsObject):
-    """All roads in one item: polylines per style group, painted via a pixmap cache.
+    """All roads in one item: polylines per style group, painted from cached tiles.
 
-    The cache is rebuilt only when the zoom changes, the view leaves the cached
-    area, or the roads change; otherwise paint() blits one pixmap. Rebuilding
-    draws only the polylines whose boxes meet the cached area, one
-    ``drawPolyline`` each: stroking many short polylines is an order of
-    magnitude faster than one antialiased ``QPainterPath`` holding them all.
+    The picture is cut into squares of :data:`~layers.tiles.TILE_PX` screen
+    pixels anchored at the map's origin, one set per zoom level seen, kept in
+    an LRU cache bounded by bytes. A pan blits the tiles it already has and
+    renders only the squares it newly exposes; going back to a zoom seen before
+    (zooming in and out again, the usual wheel steps) renders nothing. Missing
+    tiles are rendered in strips, each drawing only the polylines whose boxes
+    meet it, one ``drawPolyline`` each: stroking many short polylines is an
+    order of magnitude faster than one antialiased ``QPainterPath`` holding
+    them all. New geometry or style drops every tile.
     """
+
+    #: Bytes of tile pictures kept (256 KB a tile at 1x): about 1,000 tiles, ~25 views.
+    cache_budget_bytes = 256 * 1024 * 1024
 
     def __init__(self) -> None:
         super().__init__()
         self.groups: list[RoadGroup] = []
         self._bounds = QtCore.QRectF()
-        self._cache: QtGui.QPixmap | None = None
-        self._cache_key: tuple[float, float, float] | None = None
-        self._cache_rect = QtCore.QRectF()  # in data coordinates
-        self._cache_origin = (0.0, 0.0)  # pixmap offset for the scale-only transform
-        self.cache_renders = 0
+        self.levels = Levels()
+        self.tiles = TileCache(self.cache_budget_bytes, on_evict=self._evicted)
+        self._per_level: dict[int, int] = {}
+        self._dpr = 0.0
         self.paints = 0
-        #: Polylines drawn by the last cache render (culling shows here).
+        #: Tile strips rendered (each draws the polylines meeting it).
+        self.strip_renders = 0
+        #: Polylines drawn by the last strip render (culling shows here).
         self.last_drawn = 0
+        #: Tiles blitted by the last paint.
+        self.last_tiles = 0
+
+    @property
+    def cache_renders(self) -> int:
+        """Tiles rendered so far (a blit-only frame adds none)."""
+        return self.tiles.renders
+
+    def _evicted(self, key: TileKey) -> None:
+        left = self._per_level.get(key[0], 1) - 1
+        if left > 0:
+            self._per_level[key[0]] = left
+        else:
+            self._per_level.pop(key[0], None)
+            self.levels.drop({key[0]})
+
+    def _store(self, key: TileKey, tile: QtGui.QImage | None) -> None:
+        if key not in self.tiles:
+            self._per_level[key[0]] = self._per_level.get(key[0], 0) + 1
+        self.tiles.put(key, tile, 0 if tile is None else tile.sizeInBytes())
 
     def set_groups(self, groups: list[RoadGroup]) -> None:
-        """New geometry or style: drop the cache."""
+        """New geometry or style: drop every tile."""
         self.prepareGeometryChange()
         self.groups = groups
         bounds = QtCore.QRectF()
@@ -90,63 +118,141 @@ class RoadsItem(pg.GraphicsObject):
             if len(g.boxes):
                 bounds = bounds.united(g.bounds())
         self._bounds = bounds
-        self._cache = None
+        self.invalidate_tiles()
         self.update()
+
+    def invalidate_tiles(self) -> None:
+        """Forget every cached tile (the next paint renders what it shows)."""
+        self.tiles.clear()
+        self.levels.clear()
+        self._per_level.clear()
 
     def boundingRect(self) -> QtCore.QRectF:
         """The exact extent of the road vertices."""
         return QtCore.QRectF(self._bounds)
 
     def paint(self, p: QtGui.QPainter, option: Any, widget: Any = None) -> None:
-        """Blit the cached pixmap, re-rendering it first when needed."""
+        """Blit the tiles in view, rendering the missing ones first."""
         self.paints += 1
+        self.last_tiles = 0
         if not self.groups:
             return
         t = p.transform()
         if t.m12() != 0 or t.m21() != 0:
             self._draw(p, None)  # rotated views are not cached
             return
-        sx, sy = t.m11(), t.m22()
         dpr = widget.devicePixelRatioF() if widget is not None else 1.0
+        if dpr != self._dpr:
+            self.invalidate_tiles()
+            self._dpr = dpr
+        level = self.levels.get(t.m11(), t.m22())
         vb = self.getViewBox()
         view = vb.viewRect() if vb is not None else self._bounds
-        key = (sx, sy, dpr)
-        if (
-            self._cache is None
-            or not _same_scale(self._cache_key, key)
-            or not self._cache_rect.contains(view.intersected(self._bounds))
-        ):
-            self._render_cache(view, sx, sy, dpr)
-        assert self._cache is not None
-        ox, oy = self._cache_origin
+        # Pen widths spill a few pixels past the vertices' extent.
+        pad = 4.0 / max(abs(level.sx), 1e-12)
+        area = view.intersected(self._bounds.adjusted(-pad, -pad, pad, pad))
+        if area.isEmpty():
+            return
+        u0, v0, u1, v1 = world_px_rect(
+            area.left(), area.top(), area.right(), area.bottom(), level.sx, level.sy
+        )
+        i0, j0, i1, j1 = tile_range(u0, v0, u1, v1)
+        missing = [
+            (i, j)
+            for j in range(j0, j1 + 1)
+            for i in range(i0, i1 + 1)
+            if (level.id, i, j) not in self.tiles
+        ]
+        if missing:
+            self._render_tiles(level, missing, dpr)
+        ox, oy = round(t.dx()), round(t.dy())
         p.save()
         p.resetTransform()
-        p.drawPixmap(QtCore.QPointF(t.dx() - ox, t.dy() - oy), self._cache)
+        drawn = 0
+        for j in range(j0, j1 + 1):
+            for i in range(i0, i1 + 1):
+                key = (level.id, i, j)
+                img = self.tiles.get(key) if key in self.tiles else None
+                if img is not None:
+                    p.drawImage(QtCore.QPointF(i * TILE_PX + ox, j * TILE_PX + oy), img)
+                    drawn += 1
         p.restore()
+        self.last_tiles = drawn
 
-    def _render_cache(self, view: QtCore.QRectF, sx: float, sy: float, dpr: float) -> None:
-        mx, my = view.width() * CACHE_MARGIN, view.height() * CACHE_MARGIN
-        rect = view.adjusted(-mx, -my, mx, my).intersected(self._bounds.adjusted(-1, -1, 1, 1))
-        xs = (rect.left() * sx, rect.right() * sx)
-        ys = (rect.top() * sy, rect.bottom() * sy)
-        ox, oy = -min(xs), -min(ys)
-        w = max(1, int(np.ceil(abs(xs[1] - xs[0]))) + 2)
-        h = max(1, int(np.ceil(abs(ys[1] - ys[0]))) + 2)
-        pm = QtGui.QPixmap(int(w * dpr), int(h * dpr))
-        pm.setDevicePixelRatio(dpr)
-        pm.fill(QtCore.Qt.GlobalColor.transparent)
-        q = QtGui.QPainter(pm)
+    def _render_tiles(self, level: Level, missing: list[tuple[int, int]], dpr: float) -> None:
+        """Render missing tiles as rectangles of whole tiles, then cut them apart."""
+        for i0, j0, i1, j1 in _blocks(missing):
+            self._render_block(level, i0, j0, i1, j1, dpr)
+
+    def _render_block(self, level: Level, i0: int, j0: int, i1: int, j1: int, dpr: float) -> None:
+        pad = 4.0 / max(abs(level.sx), 1e-12)
+        xa, ya, _, _ = tile_data_rect(level, i0, j0)
+        _, _, xb, yb = tile_data_rect(level, i1, j1)
+        x0, x1 = min(xa, xb), max(xa, xb)
+        y0, y1 = min(ya, yb), max(ya, yb)
+        # Which polylines meet each tile (a small boxes x tiles test), so empty tiles cost nothing.
+        cols, rows = i1 - i0 + 1, j1 - j0 + 1
+        nonempty = np.zeros((rows, cols), dtype=bool)
+        picks: list[np.ndarray] = []
+        for g in self.groups:
+            b = g.boxes
+            idx = np.flatnonzero(
+                (b[:, 2] >= x0 - pad)
+                & (b[:, 0] <= x1 + pad)
+                & (b[:, 3] >= y0 - pad)
+                & (b[:, 1] <= y1 + pad)
+            )
+            picks.append(idx)
+            if len(idx):
+                bu0, bv0, bu1, bv1 = _px_boxes(b[idx], level)
+                pp = 4.0
+                ci0 = np.floor((bu0 - pp) / TILE_PX).astype(np.int64) - i0
+                ci1 = np.floor((bu1 + pp) / TILE_PX).astype(np.int64) - i0
+                cj0 = np.floor((bv0 - pp) / TILE_PX).astype(np.int64) - j0
+                cj1 = np.floor((bv1 + pp) / TILE_PX).astype(np.int64) - j0
+                for r in range(rows):
+                    on_r = (cj0 <= r) & (cj1 >= r)
+                    if on_r.any():
+                        lo, hi = ci0[on_r], ci1[on_r]
+                        for c in range(cols):
+                            if not nonempty[r, c]:
+                                nonempty[r, c] = bool(((lo <= c) & (hi >= c)).any())
+        if not nonempty.any():
+            for j in range(j0, j1 + 1):
+                for i in range(i0, i1 + 1):
+                    self._store((level.id, i, j), None)
+            return
+        side = round(TILE_PX * dpr)
+        img = QtGui.QImage(
+            cols * side, rows * side, QtGui.QImage.Format.Format_ARGB32_Premultiplied
+        )
+        img.setDevicePixelRatio(dpr)
+        img.fill(QtCore.Qt.GlobalColor.transparent)
+        q = QtGui.QPainter(img)
         q.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
-        q.setTransform(QtGui.QTransform(sx, 0.0, 0.0, sy, ox, oy))
-        # Pen widths spill a few pixels past the cached area: pad the cull box by them.
-        pad = 4.0 / max(abs(sx), 1e-12)
-        self._draw(q, rect.adjusted(-pad, -pad, pad, pad))
+        q.setTransform(QtGui.QTransform(level.sx, 0.0, 0.0, level.sy, -i0 * TILE_PX, -j0 * TILE_PX))
+        q.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+        drawn = 0
+        for g, idx in zip(self.groups, picks, strict=True):
+            if not len(idx):
+                continue
+            q.setPen(g.pen)
+            polys = g.polylines
+            for k in idx.tolist():
+                q.drawPolyline(polys[k])
+            drawn += len(idx)
         q.end()
-        self._cache = pm
-        self._cache_key = (sx, sy, dpr)
-        self._cache_rect = rect
-        self._cache_origin = (ox, oy)
-        self.cache_renders += 1
+        self.last_drawn = drawn
+        self.strip_renders += 1
+        for r in range(rows):
+            for c in range(cols):
+                key = (level.id, i0 + c, j0 + r)
+                if not nonempty[r, c]:
+                    self._store(key, None)
+                    continue
+                tile = img.copy(c * side, r * side, side, side)
+                tile.setDevicePixelRatio(dpr)
+                self._store(key, tile)
 
     def _draw(self, p: QtGui.QPainter, area: QtCore.QRectF | None) -> None:
         p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
@@ -169,6 +275,43 @@ class RoadsItem(pg.GraphicsObject):
                 p.drawPolyline(polys[i])
             drawn += len(idx)
         self.last_drawn = drawn
+
+
+def _px_boxes(
+    boxes: np.ndarray, level: Level
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Data boxes (xmin, ymin, xmax, ymax) in world pixels: left, top, right, bottom."""
+    ua, ub = boxes[:, 0] * level.sx, boxes[:, 2] * level.sx
+    va, vb = boxes[:, 1] * level.sy, boxes[:, 3] * level.sy
+    return np.minimum(ua, ub), np.minimum(va, vb), np.maximum(ua, ub), np.maximum(va, vb)
+
+
+def _blocks(cells: list[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
+    """Cover tile cells with few rectangles: runs along rows, stacked where rows match."""
+    by_row: dict[int, list[int]] = {}
+    for i, j in cells:
+        by_row.setdefault(j, []).append(i)
+    runs: list[tuple[int, int, int]] = []  # (j, i0, i1)
+    for j in sorted(by_row):
+        cols = sorted(by_row[j])
+        start = prev = cols[0]
+        for i in cols[1:]:
+            if i != prev + 1:
+                runs.append((j, start, prev))
+                start = i
+            prev = i
+        runs.append((j, start, prev))
+    blocks: list[list[int]] = []  # [i0, j0, i1, j1]
+    open_by_span: dict[tuple[int, int], list[int]] = {}
+    for j, a, b in runs:
+        blk = open_by_span.get((a, b))
+        if blk is not None and blk[3] == j - 1:
+            blk[3] = j
+        else:
+            blk = [a, j, b, j]
+            blocks.append(blk)
+            open_by_span[(a, b)] = blk
+    return [(b[0], b[1], b[2], b[3]) for b in blocks]
 
 
 class RoadLayerRenderer(LayerRenderer):
