@@ -14,6 +14,8 @@ from layers.crews.renderer import CrewLayerRenderer
 from layers.issues.model import IssueLayerModel
 from layers.issues.renderer import IssueLayerRenderer
 from layers.rendering import LayerRenderer
+from layers.risk.model import RiskLayerModel
+from layers.risk.renderer import RiskLayerRenderer
 from layers.roads.model import RoadLayerModel
 from layers.roads.renderer import RoadLayerRenderer
 from layers.routes.model import RouteLayerModel
@@ -25,6 +27,7 @@ RENDERERS: dict[type[LayerModel], type[LayerRenderer]] = {
     IssueLayerModel: IssueLayerRenderer,
     CrewLayerModel: CrewLayerRenderer,
     RouteLayerModel: RouteLayerRenderer,
+    RiskLayerModel: RiskLayerRenderer,
 }
 
 

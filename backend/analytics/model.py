@@ -174,6 +174,19 @@ class FailureModel:
         values = (frame[self.columns] - self.means) @ self.coefficients[self.columns]
         return pd.Series(values, index=frame.index, name="log_risk")
 
+    def probability_within(self, frame: pd.DataFrame, years: float) -> pd.Series:
+        """Probability of at least one break within ``years`` of the frame's origin.
+
+        From the Breslow baseline cumulative hazard (at the training means, where
+        :meth:`log_risk` is centred too) and each pipe's relative hazard.
+        """
+        base = self._fitter.baseline_cumulative_hazard_
+        times = base.index.to_numpy()
+        upto = times <= years
+        h0 = float(base.iloc[:, 0].to_numpy()[upto][-1]) if upto.any() else 0.0
+        hazard = h0 * np.exp(self.log_risk(frame).to_numpy())
+        return pd.Series(1.0 - np.exp(-hazard), index=frame.index, name="p")
+
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Each reason group's share of the log risk, against the average pipe."""
         parts = (frame[self.columns] - self.means) * self.coefficients[self.columns]

@@ -108,16 +108,35 @@ class Asset(Base):
 
 
 class AssetReading(Base):
-    """One telemetry value of one asset's metric at one time."""
+    """One telemetry value of one asset's metric at one time (the recent, raw window)."""
 
     __tablename__ = "asset_readings"
-    __table_args__ = (Index("ix_asset_readings_asset_metric_ts", "asset_id", "metric", "ts"),)
+    __table_args__ = (
+        Index("ix_asset_readings_asset_metric_ts", "asset_id", "metric", "ts"),
+        Index("ix_asset_readings_ts", "ts"),  # compaction and retention walk by time
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))
     metric: Mapped[str] = mapped_column(String(40))
     ts: Mapped[datetime] = mapped_column()
     value: Mapped[float] = mapped_column(Float)
+
+
+class AssetReadingHourly(Base):
+    """Downsampled telemetry: one row per asset, metric and UTC hour beyond the raw window."""
+
+    __tablename__ = "asset_readings_hourly"
+
+    asset_id: Mapped[int] = mapped_column(
+        ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True
+    )
+    metric: Mapped[str] = mapped_column(String(40), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)  # start of the hour, UTC
+    count: Mapped[int] = mapped_column()
+    min: Mapped[float] = mapped_column(Float)
+    max: Mapped[float] = mapped_column(Float)
+    mean: Mapped[float] = mapped_column(Float)
 
 
 class AssetEvent(Base):
@@ -423,3 +442,29 @@ class BusCursor(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime | None] = mapped_column()
+
+
+class AssetRisk(Base):
+    """An asset's latest failure-risk score (one row per scored asset, replaced on rescoring).
+
+    Not a live entity: consoles read it with ``get_risk``; each rescoring appends
+    one ``risk.scored`` event for the audit log.
+    """
+
+    __tablename__ = "asset_risk"
+    __table_args__ = (Index("ix_asset_risk_p30", "p30"),)
+
+    asset_id: Mapped[int] = mapped_column(
+        ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True
+    )
+    p30: Mapped[float] = mapped_column(Float)  # probability of a failure in the next 30 days
+    score: Mapped[float] = mapped_column(Float)  # relative hazard against the average asset
+    rank: Mapped[int] = mapped_column()  # 1 = riskiest of its source
+    reasons: Mapped[list[str]] = mapped_column(default=list)
+    length_m: Mapped[float | None] = mapped_column(Float)  # linear assets (water mains)
+    model: Mapped[str] = mapped_column(String(60))
+    as_of: Mapped[datetime] = mapped_column()  # the history's time the score stands at
+    scored_at: Mapped[datetime] = mapped_column()
+    #: The score the model gave at its evaluation cutoff and the failures after it:
+    #: ``{cutoff, until, score, failures}`` (what a renewal plan would have avoided).
+    backtest: Mapped[dict[str, Any] | None] = mapped_column()

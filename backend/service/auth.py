@@ -80,6 +80,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "get_timeline": ALL_ROLES,
     "get_roads": ALL_ROLES,
     "whoami": ALL_ROLES,
+    "create_job": ALL_ROLES,
+    "shelve_alarm": ALL_ROLES,
+    "get_risk": ALL_ROLES,
+    "get_renewal": ALL_ROLES,
     "recommend_crews": ALL_ROLES,
     "crew_etas": ALL_ROLES,
 }

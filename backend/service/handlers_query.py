@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 
+from pyproj import Geod
 from sqlalchemy import select
 
-from backend.db.models import Asset, AssetEvent, AssetReading, Event
+from backend.db.models import Alarm, Asset, AssetEvent, AssetReading, Crew, Event, Issue, Job
 from backend.protocol.topics import topic
 from backend.service.auth import CommandError
 from backend.service.context import CommandContext, arg, get_row
 from backend.service.entities import entity_state, row_state
+from backend.service.handlers_assets import asset_position
 
 MAX_LIMIT = 5000
+#: Citizen reports within this many metres show in an asset's history.
+NEARBY_RADIUS_M = 100.0
+MAX_NEARBY_RADIUS_M = 2000.0
+#: Metres per degree of latitude (a floor over the ellipsoid: the prefilter box never
+#: comes out smaller than the circle it must contain).
+METRES_PER_DEG_LAT = 110_500.0
+GEOD = Geod(ellps="WGS84")
 
 
 def _limit(args: dict[str, Any], default: int) -> int:
@@ -36,9 +46,14 @@ def _event_map(e: Event) -> dict[str, Any]:
 
 
 def get_asset_history(ctx: CommandContext, args: dict[str, Any]) -> dict[str, Any]:
-    """An asset, its maintenance events, recent readings and bus events, newest first.
+    """An asset, its maintenance events, recent readings, jobs, alarms and bus events, newest first.
 
-    Args: ``asset_id``; optional ``metric``, ``since`` (timestamp), ``limit`` (default 200).
+    Args: ``asset_id``; optional ``metric``, ``since`` (timestamp), ``limit`` (default 200),
+    ``radius_m`` (for nearby reports, default 100).
+
+    Reply: ``asset``, ``events``, ``readings`` (``[metric, ts, value]``), ``timeline``,
+    ``jobs`` (each with ``crew_name``), ``alarms``, and ``nearby_issues`` (citizen
+    reports within ``radius_m`` of the asset, nearest first, each with ``distance_m``).
     """
     asset = get_row(ctx, Asset, arg(args, "asset_id", int), "asset", lock=False)
     limit = _limit(args, 200)
@@ -69,7 +84,87 @@ def get_asset_history(ctx: CommandContext, args: dict[str, Any]) -> dict[str, An
             )
         ],
         "timeline": [_event_map(e) for e in s.scalars(bus.order_by(Event.seq.desc()).limit(limit))],
+        "jobs": _asset_jobs(ctx, asset.id, since, limit),
+        "alarms": _asset_alarms(ctx, asset.id, since, limit),
+        "nearby_issues": nearby_issues(ctx, asset, _radius(args), since, limit),
     }
+
+
+def _radius(args: dict[str, Any]) -> float:
+    radius = float(arg(args, "radius_m", float, required=False, default=NEARBY_RADIUS_M))
+    if not 0 < radius <= MAX_NEARBY_RADIUS_M:
+        raise CommandError("bad_args", f"radius_m must be in (0, {MAX_NEARBY_RADIUS_M:.0f}]")
+    return radius
+
+
+def _asset_jobs(
+    ctx: CommandContext, asset_id: int, since: datetime | None, limit: int
+) -> list[dict[str, Any]]:
+    """The asset's jobs, newest first, each with its crew's name (None when unassigned)."""
+    query = (
+        select(Job, Crew.name)
+        .outerjoin(Crew, Crew.id == Job.crew_id)
+        .where(Job.asset_id == asset_id)
+        .order_by(Job.created_at.desc(), Job.id.desc())
+        .limit(limit)
+    )
+    if since is not None:
+        query = query.where(Job.created_at >= since)
+    return [{**row_state(job), "crew_name": name} for job, name in ctx.session.execute(query)]
+
+
+def _asset_alarms(
+    ctx: CommandContext, asset_id: int, since: datetime | None, limit: int
+) -> list[dict[str, Any]]:
+    """The asset's alarms, newest raised first."""
+    query = (
+        select(Alarm)
+        .where(Alarm.asset_id == asset_id)
+        .order_by(Alarm.raised_at.desc(), Alarm.id.desc())
+        .limit(limit)
+    )
+    if since is not None:
+        query = query.where(Alarm.raised_at >= since)
+    return [row_state(a) for a in ctx.session.scalars(query)]
+
+
+def nearby_issues(
+    ctx: CommandContext,
+    asset: Asset,
+    radius_m: float,
+    since: datetime | None = None,
+    limit: int = MAX_LIMIT,
+) -> list[dict[str, Any]]:
+    """Reports within ``radius_m`` metres of the asset, nearest first, with ``distance_m``.
+
+    A lon/lat box around the asset uses the issues' lon/lat index; the exact
+    geodesic distance (WGS84) then keeps only those inside the circle.
+    """
+    lon, lat = asset_position(asset)
+    if lon is None or lat is None:
+        return []
+    dlat = radius_m / METRES_PER_DEG_LAT
+    # Longitude degrees shrink with latitude; near the poles the box spans every longitude.
+    cos_lat = math.cos(math.radians(min(abs(lat) + dlat, 89.9)))
+    dlon = min(radius_m / (METRES_PER_DEG_LAT * cos_lat), 180.0)
+    query = select(Issue).where(
+        Issue.lon.between(lon - dlon, lon + dlon), Issue.lat.between(lat - dlat, lat + dlat)
+    )
+    if since is not None:
+        query = query.where(Issue.requested_at >= since)
+    # The box filter already excludes issues without a position.
+    candidates = [i for i in ctx.session.scalars(query) if i.lon is not None and i.lat is not None]
+    if not candidates:
+        return []
+    n = len(candidates)
+    lons = [float(i.lon) for i in candidates if i.lon is not None]
+    lats = [float(i.lat) for i in candidates if i.lat is not None]
+    _, _, dist = GEOD.inv([lon] * n, [lat] * n, lons, lats)
+    near = sorted(
+        ((float(d), i) for d, i in zip(dist, candidates, strict=True) if d <= radius_m),
+        key=lambda pair: (pair[0], pair[1].id),
+    )
+    return [{**row_state(i), "distance_m": round(d, 1)} for d, i in near[:limit]]
 
 
 def get_timeline(ctx: CommandContext, args: dict[str, Any]) -> dict[str, Any]:

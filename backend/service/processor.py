@@ -19,17 +19,22 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from backend.db.engine import make_sessionmaker
 from backend.db.models import CommandLog
-from backend.db.outbox import append_events
+from backend.db.outbox import NewEvent, append_events
+from backend.protocol.envelope import event_map
 from backend.service import (
+    handlers_assets,
     handlers_city,
     handlers_dispatch,
     handlers_feed,
     handlers_jobs,
     handlers_query,
+    handlers_risk,
 )
+from backend.service.alarms import MONITOR_KEY, TelemetryMonitor
 from backend.service.auth import (
     Authenticator,
     CommandError,
+    Principal,
     TrustNameAuthenticator,
     authorize,
 )
@@ -61,6 +66,10 @@ COMMANDS: dict[str, CommandSpec] = {
     "get_timeline": CommandSpec(handlers_query.get_timeline, False),
     "get_roads": CommandSpec(handlers_city.get_roads, False),
     "whoami": CommandSpec(handlers_city.whoami, False),
+    "create_job": CommandSpec(handlers_assets.create_job, True),
+    "shelve_alarm": CommandSpec(handlers_assets.shelve_alarm, True),
+    "get_risk": CommandSpec(handlers_risk.get_risk, False),
+    "get_renewal": CommandSpec(handlers_risk.get_renewal, False),
     "recommend_crews": CommandSpec(handlers_dispatch.recommend_crews, False),
     "crew_etas": CommandSpec(handlers_dispatch.crew_etas_command, False),
 }
@@ -73,6 +82,8 @@ class Outcome:
     ok: bool
     body: dict[str, Any]
     last_seq: int | None = None  # the newest event seq it wrote (None: wrote nothing)
+    #: The committed events as the publisher sends them (seq order), so it need not read them back.
+    events: list[dict[str, Any]] | None = None
 
     @property
     def code(self) -> str | None:
@@ -85,13 +96,31 @@ def error(code: str, message: str, details: dict[str, Any] | None = None) -> Out
     return Outcome(False, {"code": code, "message": message, "details": details or {}})
 
 
+def committed(events: list[NewEvent], seqs: list[int]) -> list[dict[str, Any]]:
+    """Committed events in the form the publisher sends (``event_map``)."""
+    return [
+        event_map(
+            seq, e.type, e.topic, e.ts or datetime.now(UTC), e.body, e.actor, e.msg_id, e.parent_id
+        )
+        for seq, e in zip(seqs, events, strict=True)
+    ]
+
+
 class CommandProcessor:
     """Executes commands against the database; knows nothing about sockets."""
 
-    def __init__(self, engine: Engine, authenticator: Authenticator | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        authenticator: Authenticator | None = None,
+        monitor: TelemetryMonitor | None = None,
+    ) -> None:
         self.engine = engine
         self.sessions = make_sessionmaker(engine)
         self.authenticator = authenticator or TrustNameAuthenticator()
+        #: The one telemetry detector; handlers reach it through ``Session.info``.
+        self.monitor = monitor or TelemetryMonitor()
+        self.sessions.configure(info={MONITOR_KEY: self.monitor})
 
     def execute(self, body: dict[str, Any], msg_id: str) -> Outcome:
         """Run the command described by a ``command`` envelope's body.
@@ -142,6 +171,33 @@ class CommandProcessor:
         with self.sessions.begin() as s:
             result = s.execute(delete(CommandLog).where(CommandLog.created_at < cutoff))
         return int(getattr(result, "rowcount", 0) or 0)
+
+    def run_internal(
+        self,
+        name: str,
+        handler: Handler,
+        args: dict[str, Any] | None = None,
+        now: datetime | None = None,
+    ) -> Outcome:
+        """Run a service-initiated handler (timers) in one transaction as the ``system`` actor.
+
+        The same path as a command (rows and events commit together) minus
+        authentication and idempotency keys: nobody sent it and nobody retries it.
+        ``now`` is the handler's clock (tests step it; the server leaves it None).
+        """
+        now = now or datetime.now(UTC)
+        try:
+            with self.sessions() as session, session.begin():
+                ctx = CommandContext(session, Principal("system", "admin"), f"internal-{name}", now)
+                result = handler(ctx, args or {})
+                seqs = append_events(session, ctx.events)
+        except CommandError as exc:
+            return error(exc.code, exc.message, exc.details)
+        except (OperationalError, DBAPIError) as exc:
+            log.warning("database unavailable running %s: %s", name, exc)
+            return error("unavailable", f"the database is unavailable, {name} was not applied")
+        last = seqs[-1] if seqs else None
+        return Outcome(True, {"result": result, "seq": last}, last, committed(ctx.events, seqs))
 
     def _replay(self, name: str, user: str, key: str) -> Outcome | None:
         with self.sessions() as s:
@@ -198,4 +254,4 @@ class CommandProcessor:
                         )
             except CommandError as exc:
                 return error(exc.code, exc.message, exc.details)
-        return Outcome(True, reply, seqs[-1] if seqs else None)
+        return Outcome(True, reply, seqs[-1] if seqs else None, committed(ctx.events, seqs))

@@ -20,6 +20,7 @@ structured ``error`` reply (or a counted drop when there is nobody to answer).
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -33,10 +34,12 @@ from sqlalchemy import Engine
 
 from backend.protocol import envelope as proto
 from backend.protocol.envelope import Envelope, ProtocolError, decode, encode
+from backend.service.alarms import telemetry_tick
 from backend.service.auth import Authenticator
 from backend.service.entities import consistent_snapshot
 from backend.service.processor import CommandProcessor, error
 from backend.service.publisher import OutboxPublisher
+from backend.service.readings import RAW_KEEP, compact_readings
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,11 @@ DRAIN = 1000
 #: Hard cap enforced by libzmq itself: a peer sending more is disconnected
 #: (it never reaches Python). Anything up to it gets a proper ``too_large`` reply.
 HARD_MAX = 64 * 1024 * 1024
+#: How often (s) the telemetry timer runs: missing-data checks and expired shelves. Readings
+#: come once a minute; a shelf's end is honoured within this.
+MONITOR_TICK_S = 5.0
+#: How often (s) old raw readings are compacted into hours (in a background thread).
+COMPACT_EVERY_S = 60.0
 #: How often (s) to look for events committed by other writers (importers, a second backend).
 POLL_OUTBOX_S = 0.25
 #: Idempotency keys are kept this long (a client retrying later is a new command)...
@@ -77,8 +85,11 @@ class BackendService:
         authenticator: Authenticator | None = None,
         heartbeat_s: float = HEARTBEAT_S,
         pub_hwm: int = 10_000,
+        raw_keep: timedelta = RAW_KEEP,
     ) -> None:
         self.engine = engine
+        self.raw_keep = raw_keep
+        self._compactor: threading.Thread | None = None
         self.pub_endpoint, self.router_endpoint = endpoints(bind)
         self.heartbeat_s = heartbeat_s
         self.processor = CommandProcessor(engine, authenticator)
@@ -123,11 +134,20 @@ class BackendService:
 
     def run(self) -> None:
         """Serve until :meth:`stop`; publishes what is committed before returning."""
+        # Batches of thousands of readings are many short-lived containers: with the
+        # default thresholds the cyclic collector runs every few hundred of them and
+        # re-walks the long-lived start-up objects each time (half the ingest cost).
+        # Freeze what exists now and collect young objects less often.
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(50_000, 50, 100)
         poller = zmq.Poller()
         poller.register(self.router, zmq.POLLIN)
         next_beat = time.monotonic()
         next_outbox = 0.0
         next_prune = time.monotonic()
+        next_tick = time.monotonic() + MONITOR_TICK_S
+        next_compact = time.monotonic() + COMPACT_EVERY_S
         while not self.stop_event.is_set():
             now = time.monotonic()
             timeout = max(0.0, min(next_beat, next_outbox + POLL_OUTBOX_S) - now)
@@ -141,6 +161,12 @@ class BackendService:
                         break
                     wrote |= self.handle(frames)
             now = time.monotonic()
+            if now >= next_tick:
+                wrote |= self._tick()
+                next_tick = now + MONITOR_TICK_S
+            if now >= next_compact:
+                self._compact()
+                next_compact = now + COMPACT_EVERY_S
             if wrote or now >= next_outbox + POLL_OUTBOX_S:
                 self._publish()
                 next_outbox = now
@@ -204,6 +230,10 @@ class BackendService:
             outcome = self.processor.execute(request.body, request.msg_id)
             if outcome.ok:
                 self.counters["commands_ok"] += 1
+                if outcome.events:
+                    # Publish before replying: a client that hears "done" may already
+                    # look for the change on the bus.
+                    self._publish(outcome.events)
                 self._reply(
                     route,
                     Envelope(proto.REPLY, outcome.body, seq=outcome.last_seq, parent_id=parent),
@@ -211,7 +241,8 @@ class BackendService:
             else:
                 self.counters[f"command_error:{outcome.code}"] += 1
                 self._reply(route, Envelope(proto.ERROR, outcome.body, parent_id=parent))
-            return outcome.last_seq is not None
+            # Published above from memory; only events without that path need a read.
+            return outcome.last_seq is not None and not outcome.events
         if request.type == proto.SNAPSHOT:
             self._snapshot(route, request)
             return False
@@ -303,12 +334,45 @@ class BackendService:
 
     # -- publishing ----------------------------------------------------------------
 
-    def _publish(self) -> None:
+    def _publish(self, committed: list[dict[str, Any]] | None = None) -> None:
         try:
-            self.publisher.publish_pending()
+            if committed:
+                self.publisher.publish_committed(committed)
+            else:
+                self.publisher.publish_pending()
         except Exception as exc:  # database down: keep serving, retry on the next turn
             self.counters["publish_errors"] += 1
             log.warning("publishing the outbox failed (will retry): %s", exc)
+
+    def _tick(self) -> bool:
+        """The telemetry timer, through the command path; True when it committed events."""
+        try:
+            outcome = self.processor.run_internal("telemetry_tick", telemetry_tick)
+        except Exception:  # a bug must cost one tick, never the service
+            log.exception("telemetry tick failed")
+            self.counters["internal_errors"] += 1
+            return False
+        if not outcome.ok:
+            self.counters[f"tick_error:{outcome.code}"] += 1
+        if outcome.events:
+            self._publish(outcome.events)
+        return False
+
+    def _compact(self) -> None:
+        """Start a compaction pass in the background unless one is still running."""
+        if self._compactor is not None and self._compactor.is_alive():
+            return
+
+        def run() -> None:
+            try:
+                done = compact_readings(self.engine, keep=self.raw_keep)
+                self.counters["compacted_hours"] += done.hours
+                self.counters["compacted_readings"] += done.raw_rows
+            except Exception as exc:  # database down or busy: the next pass tries again
+                log.warning("compacting readings failed: %s", exc)
+
+        self._compactor = threading.Thread(target=run, name="compact-readings", daemon=True)
+        self._compactor.start()
 
     def _prune(self) -> None:
         try:
@@ -335,6 +399,7 @@ class BackendService:
             "counters": dict(self.counters),
             "published_events": self.publisher.published_events,
             "published_batches": self.publisher.published_batches,
+            "published_changes": self.publisher.published_changes,
             "seq": self.publisher.cursor,
             "uptime_s": round(time.monotonic() - self.started, 1),
         }

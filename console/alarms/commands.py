@@ -22,13 +22,12 @@ from typing import Any
 from backend.protocol import envelope as proto
 from backend.protocol.client import BusTimeout, CommandFailed
 from backend.protocol.envelope import Envelope
+from backend.protocol.limits import MAX_SHELVE_MINUTES
 from console.alarms.model import ACKABLE_STATES, SHELVABLE_STATES, AlarmListModel
 from console.dispatch.common import Notifier
 
 SendCommand = Callable[[str, dict[str, Any]], Any]
 Post = Callable[[Callable[[], None]], None]
-#: The longest shelve an operator may ask for (a week): longer is an asset out of service.
-MAX_SHELVE_MINUTES = 7 * 24 * 60
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,9 @@ Sequence rules (the Clone pattern): a snapshot sets the state and its ``seq``;
 a delta with ``seq`` at or below the replica's is a duplicate and is dropped;
 a delta that skips a number means something was lost, so the replica refuses
 it and reports a gap (the client then re-snapshots). The replica never changes
-on its own: only the backend's events move it.
+on its own: only the backend's events move it. One event may be a batch of
+many entity changes (``body["changes"]``); it still has one seq, and the
+topics it changed are reported one by one.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from backend.protocol.state import Entities, apply_event
+from backend.protocol.state import Entities, apply_changes
 
 
 def covers(prefix: str, topic: str) -> bool:
@@ -63,6 +65,7 @@ class Replica:
         """Apply a batch of consecutive events; refuse the batch at a gap."""
         changed: set[str] = set()
         dropped = 0
+        accept = self._accept if self.prefix else None  # the whole city: no per-change filter
         with self.lock:
             for event in events:
                 seq = event["seq"]
@@ -73,12 +76,14 @@ class Replica:
                     self.gaps += 1
                     self.duplicates += dropped
                     return ApplyResult(frozenset(changed), dropped, (self.seq + 1, seq))
-                topic = event["topic"]
-                if covers(self.prefix, topic) and apply_event(self.entities, topic, event["body"]):
-                    changed.add(topic)
+                # A batch event touches many topics: filter and collect them one by one.
+                changed.update(apply_changes(self.entities, event["topic"], event["body"], accept))
                 self.seq = seq
             self.duplicates += dropped
         return ApplyResult(frozenset(changed), dropped)
+
+    def _accept(self, topic: str) -> bool:
+        return covers(self.prefix, topic)
 
     def get(self, topic: str) -> dict[str, Any] | None:
         """A copy of one entity's state (None when absent)."""

@@ -3,22 +3,27 @@
     python tests/bench/live_bus.py [--db URL] [--pg URL] [--seconds S] [--rate N]
 
 Runs ``main.py backend`` on a fresh database (a temporary SQLite file, or a
-throw-away schema in the PostgreSQL at ``--db``) and 4 subscriber processes,
-each a real :class:`console.live.LiveClient` replica. A producer pushes
-entity changes through commands (``update_crew_positions`` and
-``ingest_readings``, 100 entities per command, alternating):
+throw-away schema in the PostgreSQL at ``--db``/``--pg``) and 4 subscriber
+processes, each a real :class:`console.live.LiveClient` replica. A producer
+pushes entity changes through commands (``update_crew_positions`` and
+``ingest_readings``, alternating); an *update* is one entity change (one
+asset's new reading, one crew's new position), whatever the batching:
 
-1. paced at ``--rate`` updates/s for ``--seconds``: commit-to-replica latency
-   (event ``ts``, taken in the committing transaction, to the moment a
-   replica applies it), p50/p99 over all 4 replicas;
-2. as fast as one producer goes for ``--seconds``: ``updates_per_s`` = entity
+1. paced at ``--rate`` updates/s for ``--seconds``, ``--paced-batch`` updates
+   per command (many sensors, small batches): commit-to-replica latency per
+   update (the event's ``ts``, taken when its command starts, to the moment a
+   replica applies it), p50/p99 over all updates on all 4 replicas;
+2. as fast as one producer goes for ``--seconds``, ``--batch`` updates per
+   command (the simulator's 5,000-reading batches): ``updates_per_s`` = entity
    updates committed and applied by all 4 replicas per second.
 
-Then every replica is compared with a fresh snapshot from the database
-(``lost``: updates whose effect is missing; ``duplicated``: seqs applied twice).
-In the same run, the naive design: a plain pyzmq PUB/SUB loop, one message
-per update encoded from a dict with the same msgpack codec and decoded into a
-dict by one subscriber process, no database (``raw_zmq_msgs_per_s``).
+Every update is committed to the database (readings rows, crew positions,
+telemetry detection on) before it is published. Then every replica is
+compared with a fresh snapshot from the database (``lost``: entities whose
+state differs; ``duplicated``: seqs applied twice). In the same run, the
+naive design: a plain pyzmq PUB/SUB loop, one message per update encoded from
+a dict with the same msgpack codec and decoded into a dict by one subscriber
+process, no database (``raw_zmq_msgs_per_s``).
 Last line, JSON.
 """
 
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import multiprocessing as mp
 import sys
 import tempfile
@@ -52,31 +58,32 @@ from tests.backend.service.helpers import Backend, free_port_pair  # noqa: E402
 from tests.backend.service.seed import seed_city  # noqa: E402
 
 SUBSCRIBERS = 4
-PER_COMMAND = 100
-CREWS = 300
-ASSETS = 300
+CREWS = 1000
+ASSETS = 5000
 NAIVE_MESSAGES = 200_000
 
 
 class TimedClient(LiveClient):
-    """A replica that notes, per applied event, the delay since its commit."""
+    """A replica that notes, per applied event, the delay since its commit and its updates."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.timing: list[tuple[int, float]] = []
+        self.timing: list[tuple[int, float, int]] = []  # (seq, delay s, entity changes)
         self.applied_twice = 0
         self._applied: set[int] = set()
 
     def _apply(self, events: list[dict[str, Any]]) -> None:
-        now = time.time()
         before = self.replica.seq
         super()._apply(events)
+        now = time.time()
         for e in events:
             if before < e["seq"] <= self.replica.seq:
                 if e["seq"] in self._applied:
                     self.applied_twice += 1
                 self._applied.add(e["seq"])
-                self.timing.append((e["seq"], now - e["ts"].timestamp()))
+                changes = e["body"].get("changes")
+                count = len(changes) if isinstance(changes, list) else 1
+                self.timing.append((e["seq"], now - e["ts"].timestamp(), count))
 
 
 def subscriber(pub: str, ready: Any, final_seq: Any, out: Any, truth_file: str) -> None:
@@ -108,13 +115,17 @@ def subscriber(pub: str, ready: Any, final_seq: Any, out: Any, truth_file: str) 
 
 
 def produce(
-    router: str, seconds: float, rate: float | None, start_index: int
+    router: str, seconds: float, rate: float | None, per_command: int, start_index: int
 ) -> tuple[int, int, int]:
-    """Send commands for ``seconds``; returns (updates, first seq, last seq)."""
+    """Send commands for ``seconds``; returns (updates, first seq, last seq).
+
+    Readings are healthy pump pressures that vary (so detection runs but
+    raises nothing); each command touches ``per_command`` distinct entities.
+    """
     updates = 0
     first = last = 0
     i = start_index
-    with CommandClient(router, user="olga", timeout_s=30) as client:
+    with CommandClient(router, user="olga", timeout_s=60) as client:
         t0 = time.monotonic()
         while (elapsed := time.monotonic() - t0) < seconds:
             if rate is not None and updates > rate * elapsed:
@@ -122,41 +133,40 @@ def produce(
                 continue
             now = datetime.now(UTC)
             if i % 2:
-                crews = range(
-                    1 + (i * PER_COMMAND) % CREWS, 1 + (i * PER_COMMAND) % CREWS + PER_COMMAND
-                )
+                n = min(per_command, CREWS)
+                base = (i * n) % CREWS
                 args = {
                     "positions": [
                         {
-                            "crew_id": (c - 1) % CREWS + 1,
+                            "crew_id": (base + c) % CREWS + 1,
                             "lon": 24.9 + (i % 1000) / 1e5,
                             "lat": 60.2,
                             "ts": now,
                         }
-                        for c in crews
+                        for c in range(n)
                     ]
                 }
                 reply = client.command("update_crew_positions", args)
             else:
-                assets = range(
-                    1 + (i * PER_COMMAND) % ASSETS, 1 + (i * PER_COMMAND) % ASSETS + PER_COMMAND
-                )
+                n = min(per_command, ASSETS)
+                base = (i * n) % ASSETS
+                value = 4.2 + 0.05 * math.sin(i)
                 args = {
                     "readings": [
                         {
-                            "asset_id": (a - 1) % ASSETS + 1,
+                            "asset_id": (base + a) % ASSETS + 1,
                             "metric": "pressure",
-                            "value": float(i),
+                            "value": value,
                             "ts": now,
                         }
-                        for a in assets
+                        for a in range(n)
                     ]
                 }
                 reply = client.command("ingest_readings", args)
             seq = int(reply["seq"])
-            first = first or seq - PER_COMMAND + 1
+            first = first or seq
             last = seq
-            updates += PER_COMMAND
+            updates += n
             i += 1
     return updates, first, last
 
@@ -211,7 +221,7 @@ def naive(count: int = NAIVE_MESSAGES) -> float:
     return got / elapsed if elapsed else 0.0
 
 
-def run_bus(url: str, seconds: float, rate: float) -> dict[str, Any]:
+def run_bus(url: str, seconds: float, rate: float, paced_batch: int, batch: int) -> dict[str, Any]:
     """The live bus on ``url``: latency at ``rate``, then throughput, then equality."""
     engine = make_engine(url)
     upgrade(engine)
@@ -231,9 +241,9 @@ def run_bus(url: str, seconds: float, rate: float) -> dict[str, Any]:
             p.start()
             procs.append(p)
             ready.wait(120)
-        paced, p_first, p_last = produce(backend.router, seconds, rate, 0)
+        paced, p_first, p_last = produce(backend.router, seconds, rate, paced_batch, 0)
         t_start = time.time()
-        flat, _f_first, f_last = produce(backend.router, seconds, None, 10_000)
+        flat, _f_first, f_last = produce(backend.router, seconds, None, batch, 10_001)
         final_seq.value = f_last
         seq, truth = consistent_snapshot(engine)
         Path(truth_file).write_bytes(pack({"seq": seq, "entities": dict(truth)}))
@@ -243,14 +253,23 @@ def run_bus(url: str, seconds: float, rate: float) -> dict[str, Any]:
             p.join(30)
         backend.stop()
         engine.dispose()
-    latencies = np.array([lat for r in results for s, lat in r["timing"] if p_first <= s <= p_last])
+    paced_timing = [
+        (lat, n) for r in results for s, lat, n in r["timing"] if p_first <= s <= p_last
+    ]
+    # One sample per entity change: a batch event's delay counts once per update it carries.
+    latencies = np.repeat(
+        np.array([lat for lat, _ in paced_timing]), np.array([n for _, n in paced_timing])
+    )
     slowest_done = max(r["done_at"] for r in results)
     updates_per_s = flat / (slowest_done - t_start)
     return {
         "updates_per_s": round(updates_per_s),
         "p50_ms": round(float(np.percentile(latencies, 50)) * 1000, 1),
         "p99_ms": round(float(np.percentile(latencies, 99)) * 1000, 1),
+        "committed_per_s": round(flat / seconds),  # producer side, before fan-out
         "paced_rate": rate,
+        "paced_batch": paced_batch,
+        "flat_out_batch": batch,
         "paced_updates": paced,
         "flat_out_updates": flat,
         "lost": sum(r["differs"] for r in results) + sum(1 for r in results if r["seq"] != seq),
@@ -259,7 +278,9 @@ def run_bus(url: str, seconds: float, rate: float) -> dict[str, Any]:
     }
 
 
-def bench_on(db: str | None, seconds: float, rate: float) -> dict[str, Any]:
+def bench_on(
+    db: str | None, seconds: float, rate: float, paced_batch: int, batch: int
+) -> dict[str, Any]:
     """One live-bus run on SQLite (``db`` None or a SQLite URL) or a throw-away PG schema."""
     if db and db.startswith("postgresql"):
         schema = f"bench_{uuid.uuid4().hex[:10]}"
@@ -267,14 +288,18 @@ def bench_on(db: str | None, seconds: float, rate: float) -> dict[str, Any]:
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
         try:
-            result = run_bus(f"{db}?options=-csearch_path%3D{schema}", seconds, rate)
+            result = run_bus(
+                f"{db}?options=-csearch_path%3D{schema}", seconds, rate, paced_batch, batch
+            )
         finally:
             with admin.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             admin.dispose()
         result["db"] = "postgresql"
         return result
-    result = run_bus(db or f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite", seconds, rate)
+    result = run_bus(
+        db or f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite", seconds, rate, paced_batch, batch
+    )
     result["db"] = "sqlite"
     return result
 
@@ -292,10 +317,13 @@ def main() -> int:
     )
     parser.add_argument("--seconds", type=float, default=8.0, help="duration of each phase")
     parser.add_argument("--rate", type=float, default=5000.0, help="paced phase rate, updates/s")
+    parser.add_argument("--paced-batch", type=int, default=500, help="updates per paced command")
+    parser.add_argument("--batch", type=int, default=5000, help="updates per flat-out command")
     args = parser.parse_args()
-    runs = [bench_on(args.db, args.seconds, args.rate)]
+    sizes = (args.paced_batch, args.batch)
+    runs = [bench_on(args.db, args.seconds, args.rate, *sizes)]
     if args.pg:
-        runs.append(bench_on(args.pg, args.seconds, args.rate))
+        runs.append(bench_on(args.pg, args.seconds, args.rate, *sizes))
     raw = round(naive())
     for run in runs:
         print(json.dumps({**run, "raw_zmq_msgs_per_s": raw}))

@@ -136,10 +136,10 @@ def test_crew_positions_batch(processor: CommandProcessor, sessions: sessionmake
         crew = s.get(Crew, 1)
         assert crew is not None and crew.last_lon == 24.96 and crew.last_seen_at == batch[1]["ts"]
         assert s.scalar(select(func.count()).select_from(CrewPosition)) == 4
-    assert [(e.type, e.topic) for e in events(sessions)] == [
-        ("crew.moved", "crew/1"),
-        ("crew.moved", "crew/2"),
-    ]
+    # One batch event for the whole command, one change per crew that moved.
+    (moved,) = events(sessions)
+    assert (moved.type, moved.topic) == ("crew.moved", "crew/*")
+    assert [t for t, _ in moved.body["changes"]] == ["crew/1", "crew/2"]
     refused = run(
         processor,
         "update_crew_positions",
@@ -158,13 +158,14 @@ def test_readings_batch_and_history(
 ) -> None:
     t = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
     readings = [
-        {"asset_id": 1, "metric": "pressure", "value": 3.1, "ts": t},
-        {"asset_id": 1, "metric": "pressure", "value": 3.3, "ts": t + timedelta(seconds=1)},
+        {"asset_id": 1, "metric": "pressure", "value": 4.1, "ts": t},
+        {"asset_id": 1, "metric": "pressure", "value": 4.3, "ts": t + timedelta(seconds=1)},
         {"asset_id": 2, "metric": "temp", "value": 40, "ts": t},
     ]
     assert ok(run(processor, "ingest_readings", "olga", readings=readings)) == {
         "stored": 3,
         "assets": 2,
+        "alarm_changes": 0,
     }
     bad = run(
         processor,
@@ -183,9 +184,13 @@ def test_readings_batch_and_history(
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(AssetReading)) == 3
     history = ok(run(processor, "get_asset_history", "olga", key=None, asset_id=1))
-    assert history["asset"]["latest"]["pressure"][1] == 3.3
-    assert [r[2] for r in history["readings"]] == [3.3, 3.1]
-    assert history["timeline"][0]["type"] == "asset.readings"
+    assert history["asset"]["latest"]["pressure"][1] == 4.3
+    assert [r[2] for r in history["readings"]] == [4.3, 4.1]
+    # Readings travel as one batch event (topic asset/*), not in the asset's own timeline.
+    assert all(e["type"] != "asset.readings" for e in history["timeline"])
+    (batch,) = [e for e in events(sessions) if e.type == "asset.readings"]
+    assert batch.topic == "asset/*"
+    assert dict(batch.body["changes"])["asset/1"]["readings"]["pressure"][1] == 4.3
     assert run(processor, "get_asset_history", "olga", key=None, asset_id=999).code == "not_found"
 
 

@@ -79,7 +79,7 @@ def test_local_refusals_send_nothing() -> None:
         "Alarm 3 is already acknowledged by ana",
         "alarm 99 is not known",
         "Alarm 4 is cleared: nothing to shelve",
-        "A shelve lasts 1 to 10080 minutes, not 0",
+        "A shelve lasts 1 to 1440 minutes, not 0",
         "A shelve needs a reason (the next shift reads it)",
     ]
     assert {o.code for o in outcomes} == {"refused_locally"}
