@@ -250,6 +250,7 @@ class ConsoleSession:
 #: Panels added to every console, in order: (module, function taking the session).
 PANEL_INSTALLERS: tuple[tuple[str, str], ...] = (
     ("console.dispatch_panels", "install_dispatch_panels"),
+    ("console.risk_panels", "install_risk_panels"),
 )
 
 

@@ -15,13 +15,12 @@ can say what a budget would have avoided.
 "Now" for a source is the end of its history (its newest event) when that
 is earlier than the clock: a model scored three years past its data would
 read a quiet network. The service calls :func:`score_all` at start and daily
-(:class:`DailyRiskScorer`).
+(:class:`backend.service.risk_schedule.RiskScoringSchedule`).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -206,42 +205,6 @@ def score_all(engine: Engine, now: datetime | None = None) -> list[dict[str, Any
             log.warning("risk scores for %s not updated: %s", source, exc)
             out.append({"source": source, "assets": 0, "error": str(exc)})
     return out
-
-
-class DailyRiskScorer:
-    """Runs :func:`score_all` at start and then every ``period`` on a background thread.
-
-    Fitting takes seconds, so it stays off the service's socket loop; the
-    database is the only thing it shares with the service.
-    """
-
-    def __init__(self, engine: Engine, period: timedelta = timedelta(days=1)) -> None:
-        self.engine = engine
-        self.period = period
-        self.runs = 0
-        self.last: list[dict[str, Any]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="risk-scorer", daemon=True)
-
-    def start(self) -> DailyRiskScorer:
-        """Start scoring now, then every period."""
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """Stop after the current run (if any)."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.last = score_all(self.engine)
-            except Exception:  # the service must outlive a failed scoring run
-                log.exception("risk scoring failed; the previous scores stay")
-            self.runs += 1
-            self._stop.wait(self.period.total_seconds())
 
 
 def date_of(t: float) -> date:

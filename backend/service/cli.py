@@ -13,6 +13,7 @@ import logging
 import signal
 import sys
 import threading
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -28,6 +29,9 @@ log = logging.getLogger(__name__)
 def cmd_backend(args: argparse.Namespace) -> int:
     """Run the service until SIGINT/SIGTERM."""
     from backend.cli import open_database
+    from backend.config import resolve_db_url
+    from backend.service.risk_schedule import RiskScoringSchedule
+    from backend.service.routing_cache import warm as warm_routing
     from backend.service.server import BackendService, endpoints
 
     try:
@@ -42,7 +46,10 @@ def cmd_backend(args: argparse.Namespace) -> int:
         except (OSError, ValueError, ImportRefused) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-    engine = open_database(args.db)
+    url = resolve_db_url(args.db)
+    engine = open_database(url)
+    scoring: RiskScoringSchedule | None = None
+    simulator: tuple[threading.Thread, threading.Event] | None = None
     if args.simulate:
         from backend.simulator.accounts import ensure_simulator_users
 
@@ -67,9 +74,17 @@ def cmd_backend(args: argparse.Namespace) -> int:
             flush=True,
         )
         simulator = _start_simulator(service.router_endpoint, options) if options else None
+        warm_routing(engine)  # the first dispatch query need not wait for the road graph
+        scoring = (
+            RiskScoringSchedule(engine, url, timedelta(hours=args.risk_every)).start()
+            if args.risk_every > 0
+            else None
+        )
         service.run()
     finally:
-        if args.simulate and simulator is not None:
+        if scoring is not None:
+            scoring.stop()
+        if simulator is not None:
             simulator[1].set()
             simulator[0].join(10)
         service.close()
@@ -120,6 +135,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--simulate",
         action="store_true",
         help="also run the live city simulator (through the command API, like any client)",
+    )
+    p.add_argument(
+        "--risk-every",
+        type=float,
+        default=24.0,
+        metavar="HOURS",
+        help="refresh the stored failure-risk scores when older than this, in a child process "
+        "(default 24; 0 turns it off)",
     )
     add_simulation_options(p)
     p.set_defaults(func=cmd_backend)
