@@ -227,7 +227,10 @@ class ConsoleSession:
         left = [d for k, d in docks.items() if k in ("layers", "alarms")]
         right = [d for k, d in docks.items() if k in ("jobs", "crews", "recommend", "risk")]
         self.window.resizeDocks(bottom, [240] * len(bottom), Qt.Orientation.Vertical)
-        self.window.resizeDocks(left, [300] * len(left), Qt.Orientation.Horizontal)
+        self.window.resizeDocks(left, [340] * len(left), Qt.Orientation.Horizontal)
+        for key in ("recommend", "inspector"):  # the first tab of each stack in front
+            if key in docks:
+                docks[key].raise_()
         self.window.resizeDocks(right, [460] * len(right), Qt.Orientation.Horizontal)
         self.window.finish_layout()
         self.canvas.home()

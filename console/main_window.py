@@ -7,8 +7,10 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QDockWidget,
+    QFrame,
     QHeaderView,
     QMainWindow,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -85,7 +87,14 @@ class ConsoleMainWindow(QMainWindow):
         """Add a movable, floatable panel; ``key`` names it in the saved layout."""
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock.{key}")
-        dock.setWidget(widget)
+        # A panel squeezed below its natural size scrolls instead of forcing the
+        # window to grow: the map keeps its room on small screens.
+        scroller = QScrollArea(dock)
+        scroller.setWidgetResizable(True)
+        scroller.setFrameShape(QFrame.Shape.NoFrame)
+        scroller.setWidget(widget)
+        scroller.setMinimumSize(60, 40)
+        dock.setWidget(scroller)
         dock.setFeatures(
             QDockWidget.DockWidgetFeature.DockWidgetMovable
             | QDockWidget.DockWidgetFeature.DockWidgetFloatable

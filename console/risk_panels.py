@@ -45,7 +45,10 @@ class RiskPanels:
         self.risk_list = RiskListWidget(self.runner)
         self.renewal = RenewalViewWidget(self.runner)
         window = session.window
-        window.add_dock("risk", "Most at risk", self.risk_list, Area.RightDockWidgetArea)
+        # Tabbed with the recommendation panel: a right-hand column of three stacks fits
+        # a 720-line screen; the operator can pull any tab out to a screen of its own.
+        tab = "recommend" if "recommend" in window.docks else None
+        window.add_dock("risk", "Most at risk", self.risk_list, Area.RightDockWidgetArea, tab)
         window.add_dock("renewal", "Renewal", self.renewal, Area.RightDockWidgetArea, "risk")
         self.risk_list.asset_selected.connect(self.show_asset)
         self.renewal.asset_selected.connect(self.show_asset)
