@@ -15,7 +15,6 @@ the asset (``asset_selected``), **Left/Right** collapse/expand a group.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from PySide6.QtCore import (
     QModelIndex,
@@ -31,7 +30,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QDockWidget,
     QFormLayout,
     QHBoxLayout,
@@ -61,6 +59,8 @@ from widgets.alarm_tree import (
     GROUP_KEY_ROLE,
     AlarmTreeModel,
 )
+from widgets.form_dialog import RequiredTextDialog
+from widgets.view_keys import KeyedViewWidget
 
 __all__ = [
     "ALARM_ID_ROLE",
@@ -89,7 +89,7 @@ def _duration_text(minutes: int) -> str:
     return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h"
 
 
-class ShelveDialog(QDialog):
+class ShelveDialog(RequiredTextDialog):
     """Asks how long to shelve and why (a reason is required: the next shift reads it)."""
 
     def __init__(self, count: int, parent: QWidget | None = None) -> None:
@@ -109,20 +109,7 @@ class ShelveDialog(QDialog):
         form = QFormLayout()
         form.addRow("Shelve for", self.duration)
         form.addRow("Reason", self.reason)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
-        )
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        self.reason.currentTextChanged.connect(self._check)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.buttons)
-        self._check()
-
-    def _check(self) -> None:
-        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        ok.setEnabled(bool(self.reason.currentText().strip()))
+        self.finish_form(form, self.reason.currentTextChanged, self.reason.currentText)
 
     def values(self) -> tuple[int, str]:
         """(minutes, reason) as chosen."""
@@ -161,7 +148,7 @@ class AlarmSound(QObject):
         return True
 
 
-class AlarmListWidget(QWidget):
+class AlarmListWidget(KeyedViewWidget):
     """The alarm dock's panel: filters, acknowledge/shelve buttons, mute, and the alarm tree."""
 
     #: An alarm (or an asset's group) was activated: show this asset on the map.
@@ -228,7 +215,7 @@ class AlarmListWidget(QWidget):
         view.activated.connect(self._on_activated)
         view.expanded.connect(lambda i: self._remember_expansion(i, True))
         view.collapsed.connect(lambda i: self._remember_expansion(i, False))
-        view.installEventFilter(self)
+        self.watch_keys(view)
         self.view = view
         self.tree_model.modelAboutToBeReset.connect(self._remember_selection)
         self.tree_model.modelReset.connect(self._restore_view)
@@ -415,18 +402,8 @@ class AlarmListWidget(QWidget):
             menu.addAction("Show asset\tEnter", lambda: self.asset_selected.emit(int(asset_id)))
         return menu
 
-    def eventFilter(self, obj: QObject, event: Any) -> bool:
-        """Alarm keys on the list (K, S)."""
-        if (
-            obj is self.view
-            and isinstance(event, QKeyEvent)
-            and event.type() == QKeyEvent.Type.KeyPress
-        ):
-            return self.handle_key(event)
-        return super().eventFilter(obj, event)
-
     def handle_key(self, event: QKeyEvent) -> bool:
-        """True when the key was an alarm action and has been handled."""
+        """Alarm keys on the list (K, S); True when handled."""
         mods = event.modifiers()
         if mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier):
             return False

@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -49,6 +48,7 @@ from console.alarms.commands import CommandRunner, Outcome, create_job_args
 from console.alarms.history import AssetEntry, AssetHistoryModel, AssetIndex, JobDraft
 from console.dispatch.common import Clock, utc_now
 from layers.palette import OKABE_ITO, alarm_severity_style
+from widgets.form_dialog import RequiredTextDialog
 
 #: How many readings to ask the backend for (its maximum).
 HISTORY_LIMIT = 5000
@@ -137,7 +137,7 @@ class AssetSearchBox(QLineEdit):
             self.asset_chosen.emit(matches[0].id)
 
 
-class CreateJobDialog(QDialog):
+class CreateJobDialog(RequiredTextDialog):
     """Title, priority, skills and due time of a new job for the shown asset."""
 
     def __init__(self, asset_name: str, draft: JobDraft, parent: QWidget | None = None) -> None:
@@ -161,20 +161,7 @@ class CreateJobDialog(QDialog):
         form.addRow("Priority", self.priority)
         form.addRow("Skills", self.skills)
         form.addRow("Due in", self.due)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
-        )
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        self.title.textChanged.connect(self._check)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.buttons)
-        self._check()
-
-    def _check(self) -> None:
-        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        ok.setEnabled(bool(self.title.text().strip()))
+        self.finish_form(form, self.title.textChanged, self.title.text)
 
     def values(self, now: datetime) -> tuple[str, int, list[str], datetime | None]:
         """(title, priority, skills, due_at) as entered; ``due_at`` counts from ``now``."""

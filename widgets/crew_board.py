@@ -54,7 +54,8 @@ from console.dispatch.controller import CommandOutcome, DispatchController
 from console.dispatch.crew_board import CrewBoardModel
 from console.dispatch.mime import MIME_TYPE, JobRef
 from layers import palette
-from widgets.job_queue import STATUS_TEXT, job_mime_data, job_ref_from_mime
+from widgets.job_queue import STATUS_TEXT, armed_key, job_mime_data, job_ref_from_mime, undo_key
+from widgets.view_keys import KeyedViewWidget
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -411,7 +412,7 @@ class CrewTreeView(QTreeView):
             menu.exec(event.globalPos())
 
 
-class CrewBoardWidget(QWidget):
+class CrewBoardWidget(KeyedViewWidget):
     """The crew board panel: the crews tree and a message strip for outcomes.
 
     Keys on the board: **1–9** picks a crew for the armed job, **Esc** cancels,
@@ -450,7 +451,7 @@ class CrewBoardWidget(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(COLUMNS.index("job"), QHeaderView.ResizeMode.Stretch)
         header.setStretchLastSection(False)
-        view.installEventFilter(self)
+        self.watch_keys(view)
         self.view = view
         self.tree_model.modelReset.connect(view.expandAll)
         view.expandAll()
@@ -499,32 +500,14 @@ class CrewBoardWidget(QWidget):
         crew_id = self.tree_model.crew_id_of(current)
         self.crew_selected.emit(-1 if crew_id is None else crew_id)
 
-    def eventFilter(self, obj: QObject, event: Any) -> bool:
-        """Dispatch keys on the board (1–9, Esc, U/Delete, Ctrl+Z)."""
-        if (
-            obj is self.view
-            and isinstance(event, QKeyEvent)
-            and event.type() == QKeyEvent.Type.KeyPress
-        ):
-            return self.handle_key(event)
-        return super().eventFilter(obj, event)
-
     def handle_key(self, event: QKeyEvent) -> bool:
-        """True when the key was a dispatch action and has been handled."""
+        """Dispatch keys on the board (1–9, Esc, U/Delete, Ctrl+Z); True when handled."""
         c = self.controller
         if c is None:
             return False
+        if undo_key(c, event) or armed_key(c, event):
+            return True
         key = Qt.Key(event.key())
-        mods = event.modifiers()
-        if key == Qt.Key.Key_Z and mods & Qt.KeyboardModifier.ControlModifier:
-            c.undo()
-            return True
-        if Qt.Key.Key_1 <= key <= Qt.Key.Key_9 and c.armed_job_id is not None:
-            c.pick(int(key) - int(Qt.Key.Key_0))
-            return True
-        if key == Qt.Key.Key_Escape and c.armed_job_id is not None:
-            c.disarm()
-            return True
         if key in (Qt.Key.Key_U, Qt.Key.Key_Delete):
             job_id = self.tree_model.job_id_of(self.view.currentIndex())
             job = None if job_id is None else self.model.job(job_id)

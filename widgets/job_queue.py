@@ -38,6 +38,7 @@ from console.dispatch.controller import DispatchController
 from console.dispatch.job_queue import COLUMNS, STATUS_FILTERS, JobQueueModel
 from console.dispatch.mime import MIME_TYPE, BadJobPayload, JobRef, decode_job, encode_job
 from layers.palette import OKABE_ITO
+from widgets.view_keys import KeyedViewWidget
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -88,6 +89,29 @@ def job_ref_from_mime(mime: QMimeData | None) -> JobRef | None:
         return decode_job(bytes(mime.data(MIME_TYPE).data()))
     except BadJobPayload:
         return None
+
+
+def undo_key(controller: DispatchController, event: QKeyEvent) -> bool:
+    """Ctrl+Z: undo the last assignment change (True when it was that key)."""
+    key = Qt.Key(event.key())
+    if key == Qt.Key.Key_Z and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+        controller.undo()
+        return True
+    return False
+
+
+def armed_key(controller: DispatchController, event: QKeyEvent) -> bool:
+    """With a job armed: 1–9 gives it to that crew, Esc disarms (True when handled)."""
+    if controller.armed_job_id is None:
+        return False
+    key = Qt.Key(event.key())
+    if Qt.Key.Key_1 <= key <= Qt.Key.Key_9:
+        controller.pick(int(key) - int(Qt.Key.Key_0))
+        return True
+    if key == Qt.Key.Key_Escape:
+        controller.disarm()
+        return True
+    return False
 
 
 class JobTableModel(QAbstractTableModel):
@@ -278,7 +302,7 @@ class JobTableView(QTableView):
                 self.drag_finished.emit()
 
 
-class JobQueueWidget(QWidget):
+class JobQueueWidget(KeyedViewWidget):
     """The job queue panel: search, status and priority filters, and the job table.
 
     Keyboard path (with the table focused): **A** arms the selected job, then
@@ -336,7 +360,7 @@ class JobQueueWidget(QWidget):
         header = view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(COLUMNS.index("address"), QHeaderView.ResizeMode.Stretch)
-        view.installEventFilter(self)
+        self.watch_keys(view)
         self.view = view
         view.selectionModel().currentRowChanged.connect(self._on_current)
         self.table_model.modelAboutToBeReset.connect(self._remember_selection)
@@ -405,38 +429,24 @@ class JobQueueWidget(QWidget):
 
     # -- keyboard path ---------------------------------------------------------------------
 
-    def eventFilter(self, obj: QObject, event: Any) -> bool:
-        """Dispatch keys on the table (A, 1–9, Esc, U, Ctrl+Z)."""
-        if (
-            obj is self.view
-            and isinstance(event, QKeyEvent)
-            and event.type() == QKeyEvent.Type.KeyPress
-        ):
-            return self.handle_key(event)
-        return super().eventFilter(obj, event)
-
     def handle_key(self, event: QKeyEvent) -> bool:
-        """True when the key was a dispatch action and has been handled."""
+        """Dispatch keys on the table (A, 1–9, Esc, U, Ctrl+Z); True when handled."""
         c = self.controller
         if c is None:
             return False
-        key = Qt.Key(event.key())
-        mods = event.modifiers()
-        if key == Qt.Key.Key_Z and mods & Qt.KeyboardModifier.ControlModifier:
-            c.undo()
+        if undo_key(c, event):
             return True
-        if mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier):
+        if event.modifiers() & (
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+        ):
             return False
+        key = Qt.Key(event.key())
         job_id = self.selected_job_id()
         if key == Qt.Key.Key_A and job_id is not None:
             c.arm(job_id)
             self.message.emit(f"Job {job_id}: press a crew's number (1–9), Esc to cancel")
             return True
-        if Qt.Key.Key_1 <= key <= Qt.Key.Key_9 and c.armed_job_id is not None:
-            c.pick(int(key) - int(Qt.Key.Key_0))
-            return True
-        if key == Qt.Key.Key_Escape and c.armed_job_id is not None:
-            c.disarm()
+        if armed_key(c, event):
             return True
         if key == Qt.Key.Key_U and job_id is not None:
             c.unassign(job_id, self.model.row(job_id).version)

@@ -17,13 +17,10 @@ turns a fitted model into the probability of a failure within a horizon
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from lifelines import CoxPHFitter
 from lifelines.utils import concordance_index
 
 from backend.analytics.asset_features import (
@@ -36,6 +33,7 @@ from backend.analytics.asset_features import (
     years_text,
 )
 from backend.analytics.assets_history import AssetHistory
+from backend.analytics.cox import CoxModel
 
 PENALIZER = 0.001
 FIT_OPTIONS = {"step_size": 0.5}
@@ -65,52 +63,18 @@ def _group(column: str) -> str:
     return "kind"
 
 
-class AssetFailureModel:
+class AssetFailureModel(CoxModel):
     """A fitted Cox model over the covariates of one history (constant columns dropped)."""
 
+    fit_options = FIT_OPTIONS
+
     def __init__(self, penalizer: float = PENALIZER) -> None:
-        self.penalizer = penalizer
-        self.columns: list[str] = []
-        self.means = pd.Series(dtype=float)
-        self.coefficients = pd.Series(dtype=float)
-        self.fitter = CoxPHFitter(penalizer=penalizer)
+        super().__init__(penalizer)
 
     def fit(self, frame: pd.DataFrame, candidates: list[str]) -> AssetFailureModel:
         """Fit on an :func:`asset_training_frame` over the ``candidates`` columns."""
-        if frame["event"].sum() == 0:
-            raise ValueError("no failure in the training window: nothing to learn from")
-        self.columns = [c for c in candidates if frame[c].std() > 0]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # lifelines' convergence chatter; checked below
-            self.fitter.fit(
-                frame[[*self.columns, "duration", "event"]],
-                duration_col="duration",
-                event_col="event",
-                fit_options=FIT_OPTIONS,
-            )
-        self.coefficients = self.fitter.params_
-        if not np.all(np.isfinite(self.coefficients.to_numpy())):
-            raise ValueError("the Cox fit diverged (non-finite coefficients)")
-        self.means = frame[self.columns].mean()
+        self.fit_columns(frame, candidates)
         return self
-
-    def log_risk(self, frame: pd.DataFrame) -> pd.Series:
-        """Log relative hazard per row against the training average (higher fails sooner)."""
-        values = (frame[self.columns] - self.means) @ self.coefficients[self.columns]
-        return pd.Series(values, index=frame.index, name="log_risk")
-
-    def probability_within(self, frame: pd.DataFrame, years: float) -> pd.Series:
-        """Probability of at least one failure within ``years`` of the frame's origin.
-
-        From the Breslow baseline cumulative hazard (at the training means, where
-        :meth:`log_risk` is centred too) and each asset's relative hazard.
-        """
-        base = self.fitter.baseline_cumulative_hazard_
-        times = base.index.to_numpy()
-        upto = times <= years
-        h0 = float(base.iloc[:, 0].to_numpy()[upto][-1]) if upto.any() else 0.0
-        hazard = h0 * np.exp(self.log_risk(frame).to_numpy())
-        return pd.Series(1.0 - np.exp(-hazard), index=frame.index, name="p")
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Each reason group's share of the log risk, against the training average."""

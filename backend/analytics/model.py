@@ -79,17 +79,15 @@ consequence of a failure, not its likelihood.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from lifelines import CoxPHFitter
 from lifelines.utils import concordance_index
 
+from backend.analytics.cox import CoxModel
 from backend.analytics.features import (
     MODEL_COLUMNS,
     NEAR_RADIUS_M,
@@ -140,52 +138,18 @@ REASON_GROUPS = {
 }
 
 
-class FailureModel:
+class FailureModel(CoxModel):
     """A fitted Cox model over :data:`MODEL_COLUMNS` (constant columns dropped)."""
 
+    fit_options = FIT_OPTIONS
+
     def __init__(self, penalizer: float = PENALIZER) -> None:
-        self.penalizer = penalizer
-        self.columns: list[str] = []
-        self.means: pd.Series = pd.Series(dtype=float)
-        self.coefficients: pd.Series = pd.Series(dtype=float)
-        self._fitter = CoxPHFitter(penalizer=penalizer)
+        super().__init__(penalizer)
 
     def fit(self, frame: pd.DataFrame) -> FailureModel:
         """Fit on a :func:`training_frame` (duration, event and the covariates)."""
-        if frame["event"].sum() == 0:
-            raise ValueError("no failure in the training window: nothing to learn from")
-        self.columns = [c for c in MODEL_COLUMNS if frame[c].std() > 0]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # lifelines' convergence chatter; checked below
-            self._fitter.fit(
-                frame[[*self.columns, "duration", "event"]],
-                duration_col="duration",
-                event_col="event",
-                fit_options=FIT_OPTIONS,
-            )
-        self.coefficients = self._fitter.params_
-        if not np.all(np.isfinite(self.coefficients.to_numpy())):
-            raise ValueError("the Cox fit diverged (non-finite coefficients)")
-        self.means = frame[self.columns].mean()
+        self.fit_columns(frame, MODEL_COLUMNS)
         return self
-
-    def log_risk(self, frame: pd.DataFrame) -> pd.Series:
-        """Log relative hazard per row (higher breaks sooner)."""
-        values = (frame[self.columns] - self.means) @ self.coefficients[self.columns]
-        return pd.Series(values, index=frame.index, name="log_risk")
-
-    def probability_within(self, frame: pd.DataFrame, years: float) -> pd.Series:
-        """Probability of at least one break within ``years`` of the frame's origin.
-
-        From the Breslow baseline cumulative hazard (at the training means, where
-        :meth:`log_risk` is centred too) and each pipe's relative hazard.
-        """
-        base = self._fitter.baseline_cumulative_hazard_
-        times = base.index.to_numpy()
-        upto = times <= years
-        h0 = float(base.iloc[:, 0].to_numpy()[upto][-1]) if upto.any() else 0.0
-        hazard = h0 * np.exp(self.log_risk(frame).to_numpy())
-        return pd.Series(1.0 - np.exp(-hazard), index=frame.index, name="p")
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Each reason group's share of the log risk, against the average pipe."""

@@ -1,33 +1,24 @@
 """Alarm and asset intents → bus commands: acknowledge, shelve, create a job, fetch history.
 
-The same contract as :mod:`console.dispatch.controller`: an injected
-``send_command(name, args)`` returns the reply body (``{"result": ...}``) or
-raises :class:`~backend.protocol.client.CommandFailed` /
-:class:`~backend.protocol.client.BusTimeout`, or returns a
-``concurrent.futures.Future`` of the body or of the reply
-:class:`~backend.protocol.envelope.Envelope` (``console.live``'s
-``LiveClient.command``); a future's outcome is handed to ``post`` (on the
-GUI: ``widgets.crew_board.GuiThreadPoster``). Nothing here edits a model:
+The same ``send_command``/``post`` contract as :mod:`console.dispatch.controller`,
+served by :mod:`console.bus_commands` (a reply body, a raised
+``CommandFailed``/``BusTimeout``, or a future whose outcome is handed to
+``post`` on the GUI thread). Nothing here edits a model:
 the effect comes back as a delta, like every other console's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from backend.protocol import envelope as proto
 from backend.protocol.client import BusTimeout, CommandFailed
-from backend.protocol.envelope import Envelope
 from backend.protocol.limits import MAX_SHELVE_MINUTES
 from console.alarms.model import ACKABLE_STATES, SHELVABLE_STATES, AlarmListModel
+from console.bus_commands import Post, SendCommand, send_then
 from console.dispatch.common import Notifier
-
-SendCommand = Callable[[str, dict[str, Any]], Any]
-Post = Callable[[Callable[[], None]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,35 +71,7 @@ class CommandRunner:
             self.outcome.emit(out)
             return out
 
-        try:
-            reply = self.send_command(name, args)
-        except (CommandFailed, BusTimeout) as exc:
-            return finish(None, exc)
-        if not isinstance(reply, Future):
-            return finish(reply, None)
-
-        def on_done(fut: Future[Any]) -> None:
-            error: BaseException | None = (
-                BusTimeout("the command was cancelled") if fut.cancelled() else fut.exception()
-            )
-            if error is not None and not isinstance(error, CommandFailed | BusTimeout):
-                error = BusTimeout(f"the command could not be sent: {error}")
-            value = None if error is not None else fut.result()
-            if isinstance(value, Envelope):
-                if value.type == proto.ERROR:
-                    b = value.body
-                    error = CommandFailed(
-                        str(b.get("code")), str(b.get("message")), b.get("details") or {}
-                    )
-                value = value.body
-
-            def deliver() -> None:
-                finish(value, error)
-
-            self.post(deliver)
-
-        reply.add_done_callback(on_done)
-        return None
+        return send_then(self.send_command, self.post, name, args, finish)
 
     @staticmethod
     def _refusal(intent: str, target: int, error: BaseException) -> Outcome:

@@ -16,26 +16,22 @@ the reply :class:`~backend.protocol.envelope.Envelope` (as
 ``console.live.client.LiveClient.command`` does; an ``error`` envelope counts
 as a refusal); then the outcome is handed to ``post``, which must run it on
 the GUI thread (``widgets.crew_board.GuiThreadPoster``), and the intent
-method returns None.
+method returns None. :mod:`console.bus_commands` does the sending.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from backend.protocol import envelope as proto
 from backend.protocol.client import BusTimeout, CommandFailed
-from backend.protocol.envelope import Envelope
+from console.bus_commands import Post, SendCommand, send_then
 from console.dispatch.common import Notifier, parse_time
 from console.dispatch.crew_board import CrewBoardModel
 from console.dispatch.job_queue import JobQueueModel
 from console.dispatch.undo import AssignmentStep, AssignmentUndoStack
 
-SendCommand = Callable[[str, dict[str, Any]], Any]
-Post = Callable[[Callable[[], None]], None]
 #: Refusals worth retrying (the step stays on the undo stack).
 TRANSIENT = frozenset({"unavailable", "timeout"})
 
@@ -254,35 +250,7 @@ class DispatchController:
             return outcome
 
         self.pending.add(job_id)
-        try:
-            reply = self.send_command(name, args)
-        except (CommandFailed, BusTimeout) as exc:
-            return finish(None, exc)
-        if isinstance(reply, Future):
-
-            def on_done(fut: Future[Any]) -> None:
-                error: BaseException | None = (
-                    BusTimeout("the command was cancelled") if fut.cancelled() else fut.exception()
-                )
-                if error is not None and not isinstance(error, CommandFailed | BusTimeout):
-                    error = BusTimeout(f"the command could not be sent: {error}")
-                value = None if error is not None else fut.result()
-                if isinstance(value, Envelope):  # console.live's LiveClient answers envelopes
-                    if value.type == proto.ERROR:
-                        b = value.body
-                        error = CommandFailed(
-                            str(b.get("code")), str(b.get("message")), b.get("details") or {}
-                        )
-                    value = value.body
-
-                def deliver() -> None:
-                    finish(value, error)
-
-                self.post(deliver)
-
-            reply.add_done_callback(on_done)
-            return None
-        return finish(reply, None)
+        return send_then(self.send_command, self.post, name, args, finish)
 
     def _refusal(self, intent: str, job_id: int, error: BaseException) -> CommandOutcome:
         if isinstance(error, BusTimeout):

@@ -21,15 +21,13 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from backend.protocol import envelope as proto
 from backend.protocol.client import BusTimeout, CommandFailed
-from backend.protocol.envelope import Envelope
+from console.bus_commands import Post, SendCommand, send_then
 from console.dispatch.common import Notifier
-from console.dispatch.controller import DispatchController, Post, SendCommand
+from console.dispatch.controller import DispatchController
 
 #: ETAs older than this (s) are fetched again when a drag starts (crews move).
 ETA_FRESH_S = 10.0
@@ -133,23 +131,6 @@ class RecommendationModel:
         return choices[number - 1] if 1 <= number <= len(choices) else None
 
 
-def _unwrap(fut: Future[Any]) -> tuple[Any, BaseException | None]:
-    if fut.cancelled():
-        return None, BusTimeout("the query was cancelled")
-    error = fut.exception()
-    if error is not None:
-        return None, error
-    value = fut.result()
-    if isinstance(value, Envelope):
-        if value.type == proto.ERROR:
-            b = value.body
-            return None, CommandFailed(
-                str(b.get("code")), str(b.get("message")), b.get("details") or {}
-            )
-        value = value.body
-    return value, None
-
-
 class DispatchRouting:
     """Sends ``recommend_crews``/``crew_etas``; feeds the answers to models and the controller."""
 
@@ -206,20 +187,9 @@ class DispatchRouting:
             else:
                 on_error(f"the query could not be sent: {error}")
 
-        try:
-            reply = self.send_command(name, args)
-        except (CommandFailed, BusTimeout) as exc:
-            finish(None, exc)
-            return
-        if isinstance(reply, Future):
-
-            def done(fut: Future[Any]) -> None:
-                value, error = _unwrap(fut)
-                self.post(lambda: finish(value, error))
-
-            reply.add_done_callback(done)
-            return
-        finish(reply, None)
+        send_then(
+            self.send_command, self.post, name, args, finish, what="query", bus_errors_only=False
+        )
 
     # -- the selected job ----------------------------------------------------------------------
 

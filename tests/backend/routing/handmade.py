@@ -7,8 +7,11 @@ in metres come back to within micrometres in the graph's own projection.
 
 from __future__ import annotations
 
+from typing import Any
+
 from shapely.geometry import LineString
 
+from backend.importers.rows import road_row
 from backend.routing import RoadGraph, RoadRecord, Router
 from backend.routing.graph import local_transformer
 
@@ -41,6 +44,27 @@ def road(
         drivable=drivable,
         length_m=length_m,
     )
+
+
+def road_table_row(source_id: str, *points: tuple[float, float], oneway: int = 0) -> dict[str, Any]:
+    """A residential ``roads`` table row (as importers write it) through ``points`` (metres)."""
+    return road_row(
+        source="t",
+        source_id=source_id,
+        geom=LineString([ll(x, y) for x, y in points]),
+        road_class="residential",
+        oneway=oneway,
+    )
+
+
+def block_road_rows() -> list[dict[str, Any]]:
+    """A 200 m square of ``roads`` rows whose west side is one-way northwards."""
+    return [
+        road_table_row("south", (0, 0), (200, 0)),
+        road_table_row("east", (200, 0), (200, 200)),
+        road_table_row("north", (200, 200), (0, 200)),
+        road_table_row("west", (0, 0), (0, 200), oneway=1),
+    ]
 
 
 def router(*records: RoadRecord) -> Router:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from backend.protocol.client import BusTimeout, CommandClient
 
@@ -34,6 +35,19 @@ def free_port_pair() -> int:
                     continue
         return port
     raise RuntimeError("no free port pair")
+
+
+def command_until_answered(client: CommandClient, name: str, args: dict[str, Any], key: str) -> int:
+    """Send ``name`` with idempotency ``key`` until a (restarted) backend answers; the retries."""
+    retries = 0
+    while True:
+        try:
+            client.command(name, args, key=key)
+            return retries
+        except BusTimeout:
+            retries += 1
+            client.socket.close(linger=0)
+            client.socket = client._open()
 
 
 class Backend:

@@ -15,18 +15,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from shapely.geometry import LineString
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
 from backend.db.engine import make_sessionmaker
 from backend.db.models import Crew, Job, Road, User
 from backend.demo_city.generate import build_demo_city
-from backend.importers.rows import road_row
 from backend.service.crew_specs import in_shift, zone_at
 from backend.service.processor import CommandProcessor, Outcome
 from backend.service.routing_cache import routing_for
-from tests.backend.routing.handmade import ll
+from tests.backend.routing.handmade import block_road_rows, ll, road_table_row
 
 
 def run(p: CommandProcessor, name: str, user: str = "olga", **args: Any) -> Outcome:
@@ -38,16 +36,6 @@ def ok(outcome: Outcome) -> dict[str, Any]:
     assert outcome.ok, outcome.body
     result: dict[str, Any] = outcome.body["result"]
     return result
-
-
-def _road(source_id: str, *pts: tuple[float, float], oneway: int = 0) -> dict[str, Any]:
-    return road_row(
-        source="t",
-        source_id=source_id,
-        geom=LineString([ll(x, y) for x, y in pts]),
-        road_class="residential",
-        oneway=oneway,
-    )
 
 
 def _crew(name: str, x: float, y: float, **kw: Any) -> Crew:
@@ -78,12 +66,7 @@ def _block_city(engine: Engine) -> dict[str, int]:
     with make_sessionmaker(engine).begin() as s:
         s.execute(
             insert(Road),
-            [
-                _road("south", (0, 0), (200, 0)),
-                _road("east", (200, 0), (200, 200)),
-                _road("north", (200, 200), (0, 200)),
-                _road("west", (0, 0), (0, 200), oneway=1),
-            ],
+            block_road_rows(),
         )
         s.add_all([User(name="olga", role="operator"), User(name="dana", role="dispatcher")])
         crews = [
@@ -203,7 +186,7 @@ def test_router_is_rebuilt_when_roads_are_added(engine: Engine) -> None:
     assert cache.builds == 1
     # A new two-way road from the north side straight down to the job's corner area.
     with make_sessionmaker(engine).begin() as s:
-        s.execute(insert(Road), [_road("cut", (100, 200), (0, 100))])
+        s.execute(insert(Road), [road_table_row("cut", (100, 200), (0, 100))])
     # The first query after the change starts the rebuild; answers then use the new network.
     ok(run(p, "crew_etas", job_id=ids["job"]))
     assert cache.wait_ready(30)

@@ -10,10 +10,10 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from backend.db.models import AssetReading
-from backend.protocol.client import BusTimeout, CommandClient
+from backend.protocol.client import CommandClient
 from backend.service.entities import consistent_snapshot
 from console.live import LiveClient
-from tests.backend.service.helpers import Backend, running_backend
+from tests.backend.service.helpers import Backend, command_until_answered, running_backend
 from tests.backend.service.seed import seed_city
 
 
@@ -97,14 +97,8 @@ def test_kill_9_mid_batched_burst_keeps_every_replica_equal_to_the_database(
                             for k in range(per)
                         ]
                     }
-                while True:  # retried with the same key until the restarted backend answers
-                    try:
-                        client.command(name, args, key=f"batch-{i}")
-                        break
-                    except BusTimeout:
-                        retried[0] += 1
-                        client.socket.close(linger=0)
-                        client.socket = client._open()
+                # Retried with the same key until the restarted backend answers.
+                retried[0] += command_until_answered(client, name, args, key=f"batch-{i}")
         done.set()
 
     sender = threading.Thread(target=burst)

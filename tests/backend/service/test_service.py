@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 
 from backend.db.models import Event, Issue, Job
 from backend.protocol import envelope as proto
-from backend.protocol.client import BusTimeout, CommandClient, CommandFailed
+from backend.protocol.client import CommandClient, CommandFailed
 from backend.protocol.envelope import Envelope, decode, encode
 from backend.service.entities import consistent_snapshot
 from console.live import LiveClient
-from tests.backend.service.helpers import Backend, running_backend
+from tests.backend.service.helpers import Backend, command_until_answered, running_backend
 from tests.backend.service.seed import seed_city
 
 
@@ -133,18 +133,12 @@ def test_kill_9_mid_burst_loses_nothing_and_applies_nothing_twice(
         # same key until the (restarted) backend answers.
         with CommandClient(backend.router, user="olga", timeout_s=2, retries=0) as client:
             for i in range(total):
-                while True:
-                    try:
-                        client.command(
-                            "report_issue",
-                            {"category": "Burst", "description": f"r{i}"},
-                            key=f"burst-{i}",
-                        )
-                        break
-                    except BusTimeout:
-                        retried[0] += 1
-                        client.socket.close(linger=0)
-                        client.socket = client._open()
+                retried[0] += command_until_answered(
+                    client,
+                    "report_issue",
+                    {"category": "Burst", "description": f"r{i}"},
+                    key=f"burst-{i}",
+                )
         done.set()
 
     sender = threading.Thread(target=burst)

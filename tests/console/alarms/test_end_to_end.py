@@ -9,7 +9,6 @@ through ``get_asset_history`` and charts them. Runs on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
@@ -21,10 +20,9 @@ from sqlalchemy import Engine, select
 from backend.db.engine import make_sessionmaker
 from backend.db.models import Alarm, Asset, AssetReading, User
 from backend.protocol.client import CommandClient
-from backend.service.server import BackendService
 from console.alarms.commands import AlarmController, CommandRunner
 from console.alarms.model import AlarmListModel
-from tests.console.dispatch.test_end_to_end import _free_port_pair
+from tests.console.dispatch.block_city import running_service
 from widgets.alarm_list import AlarmListWidget
 from widgets.asset_history import AssetHistoryWidget
 
@@ -72,16 +70,8 @@ def _seed(engine: Engine) -> None:
 def router_endpoint(engine: Engine) -> Iterator[str]:
     """A running backend service on a fresh, seeded database."""
     _seed(engine)
-    service = BackendService(engine, bind=f"tcp://127.0.0.1:{_free_port_pair()}", heartbeat_s=0.2)
-    service.bind()
-    thread = threading.Thread(target=service.run, daemon=True)
-    thread.start()
-    try:
+    with running_service(engine) as service:
         yield service.router_endpoint
-    finally:
-        service.stop()
-        thread.join(timeout=10)
-        service.close()
 
 
 class Console:

@@ -8,34 +8,21 @@ round the block), Stale (nearest, but its position is an hour old), Plumber
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from shapely.geometry import LineString
 from sqlalchemy import Engine, insert
 
 from backend.db.engine import make_sessionmaker
 from backend.db.models import Crew, Issue, Job, Road, User
-from backend.importers.rows import road_row
 from backend.service.server import BackendService
-from tests.backend.routing.handmade import ll
+from tests.backend.routing.handmade import block_road_rows, ll
+from tests.backend.service.helpers import free_port_pair
 
 #: Road speed of residential streets (km/h → m/s) in backend.routing.speeds.
 RESIDENTIAL_MPS = 25 / 3.6
-
-
-def _road(source_id: str, *pts: tuple[float, float], oneway: int = 0) -> dict[str, Any]:
-    return road_row(
-        source="t",
-        source_id=source_id,
-        geom=LineString([ll(x, y) for x, y in pts]),
-        road_class="residential",
-        oneway=oneway,
-    )
 
 
 def seed_block(engine: Engine) -> dict[str, int]:
@@ -44,12 +31,7 @@ def seed_block(engine: Engine) -> dict[str, int]:
     with make_sessionmaker(engine).begin() as s:
         s.execute(
             insert(Road),
-            [
-                _road("south", (0, 0), (200, 0)),
-                _road("east", (200, 0), (200, 200)),
-                _road("north", (200, 200), (0, 200)),
-                _road("west", (0, 0), (0, 200), oneway=1),
-            ],
+            block_road_rows(),
         )
         s.add_all([User(name="dana", role="dispatcher"), User(name="olga", role="operator")])
         specs = {
@@ -100,21 +82,6 @@ def seed_block(engine: Engine) -> dict[str, int]:
             s.flush()
             ids[f"issue{key}"], ids[f"job{key}"] = issue.id, job.id
     return ids
-
-
-def free_port_pair() -> int:
-    """A port P with P and P+1 free (PUB and ROUTER)."""
-    for _ in range(50):
-        with socket.socket() as a:
-            a.bind(("127.0.0.1", 0))
-            port = a.getsockname()[1]
-            with socket.socket() as b:
-                try:
-                    b.bind(("127.0.0.1", port + 1))
-                except OSError:
-                    continue
-                return int(port)
-    raise RuntimeError("no free port pair")
 
 
 @contextmanager

@@ -9,8 +9,6 @@ the job back. Runs on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -22,28 +20,13 @@ from sqlalchemy import Engine, select
 from backend.db.engine import make_sessionmaker
 from backend.db.models import Crew, Issue, Job, User
 from backend.protocol.client import CommandClient
-from backend.service.server import BackendService
 from console.dispatch.controller import DispatchController
 from console.dispatch.crew_board import CrewBoardModel
 from console.dispatch.job_queue import JobQueueModel
+from tests.console.dispatch.block_city import running_service
 from tests.widgets.dnd import drop
 from widgets.crew_board import CrewBoardWidget
 from widgets.job_queue import JobQueueWidget
-
-
-def _free_port_pair() -> int:
-    """A port P with P and P+1 free (PUB and ROUTER)."""
-    for _ in range(50):
-        with socket.socket() as a:
-            a.bind(("127.0.0.1", 0))
-            port = a.getsockname()[1]
-            with socket.socket() as b:
-                try:
-                    b.bind(("127.0.0.1", port + 1))
-                except OSError:
-                    continue
-                return int(port)
-    raise RuntimeError("no free port pair")
 
 
 def _seed(engine: Engine) -> None:
@@ -80,16 +63,8 @@ def _seed(engine: Engine) -> None:
 def router_endpoint(engine: Engine) -> Iterator[str]:
     """A running backend service on a fresh, seeded database."""
     _seed(engine)
-    service = BackendService(engine, bind=f"tcp://127.0.0.1:{_free_port_pair()}", heartbeat_s=0.2)
-    service.bind()
-    thread = threading.Thread(target=service.run, daemon=True)
-    thread.start()
-    try:
+    with running_service(engine) as service:
         yield service.router_endpoint
-    finally:
-        service.stop()
-        thread.join(timeout=10)
-        service.close()
 
 
 class Console:
