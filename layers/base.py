@@ -2,10 +2,12 @@
 
 Models are plain Python (no Qt). Per-feature drawing state lives in one numpy
 structured array; the full records (for tooltips and the inspector) stay in a
-dict by id. Every change is announced as a :class:`LayerChange` that keeps the
-data side (which feature ids changed, whether rows moved) apart from the style
-side (which layer-wide visual properties changed), so a renderer restyles
-without recomputing geometry and touches only the features a delta names.
+dict by id. Upserts and loads are applied a column at a time (see
+:mod:`layers.batch`), never a Python pass per record per column. Every change
+is announced as a :class:`LayerChange` that keeps the data side (which feature
+ids changed, whether rows moved) apart from the style side (which layer-wide
+visual properties changed), so a renderer restyles without recomputing
+geometry and touches only the features a delta names.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from layers.batch import Batch, FeatureTable, chunks, identify
 from layers.projection import LocalProjection
+
+__all__ = ["Batch", "FeatureTable"]  # re-exported: the table and batches belong to the model API
 
 Record = dict[str, Any]
 Clock = Callable[[], datetime]
@@ -153,6 +158,22 @@ class Vocabulary:
             self.names.append(name)
         return c
 
+    def codes_for(self, values: Sequence[Any], default: str) -> np.ndarray:
+        """Codes of many raw field values (``str(value or default)``), adding new names.
+
+        New names get codes in order of first appearance, as coding the values
+        one at a time would give them; the mapping is one dict lookup per value.
+        """
+        try:
+            uniq = dict.fromkeys(values)
+        except TypeError:  # an unhashable value: code each one as text
+            uniq = None
+        if uniq is not None and all(v is None or type(v) is str for v in uniq):
+            lut = {v: self.code(v or default) for v in uniq}
+            return np.fromiter(map(lut.__getitem__, values), np.int16, len(values))
+        # Other types: 1 and True are one dict key but "1" and "True" as text.
+        return np.array([self.code(str(v or default)) for v in values], dtype=np.int16)
+
     def codes_of(self, names: Iterable[str]) -> list[int]:
         """Codes of the names already known (unknown names are skipped)."""
         return [self._codes[n] for n in names if n in self._codes]
@@ -161,111 +182,12 @@ class Vocabulary:
         return len(self.names)
 
 
-class FeatureTable:
-    """Rows of a numpy structured array addressed by feature id.
-
-    Rows stay packed (removal moves the last row into the hole), so the live
-    rows are always ``array[:n]`` and renderers can hand them to pyqtgraph as is.
-    """
-
-    def __init__(self, dtype: np.dtype[Any], capacity: int = 64) -> None:
-        if "id" not in (dtype.names or ()):
-            raise ValueError("a feature table needs an 'id' field")
-        self._arr = np.zeros(capacity, dtype=dtype)
-        self._n = 0
-        self._row: dict[int, int] = {}
-
-    def __len__(self) -> int:
-        return self._n
-
-    def __contains__(self, fid: object) -> bool:
-        return fid in self._row
-
-    @property
-    def rows(self) -> np.ndarray:
-        """The live rows (a view: do not keep it across changes)."""
-        return self._arr[: self._n]
-
-    def row(self, fid: int) -> int:
-        """The row of an id (KeyError when absent)."""
-        return self._row[fid]
-
-    def rows_of(self, ids: Iterable[int]) -> np.ndarray:
-        """Rows of the ids present (absent ids are skipped)."""
-        get = self._row.get
-        return np.fromiter((r for r in (get(i) for i in ids) if r is not None), dtype=np.int64)
-
-    def ensure(self, fid: int) -> tuple[int, bool]:
-        """The row of an id, appending a zeroed row when new; (row, was_new)."""
-        r = self._row.get(fid)
-        if r is not None:
-            return r, False
-        if self._n == len(self._arr):
-            grown = np.zeros(max(64, 2 * len(self._arr)), dtype=self._arr.dtype)
-            grown[: self._n] = self._arr[: self._n]
-            self._arr = grown
-        r = self._n
-        self._arr[r] = np.zeros((), dtype=self._arr.dtype)
-        self._arr["id"][r] = fid
-        self._row[fid] = r
-        self._n += 1
-        return r, True
-
-    def ensure_many(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Rows of distinct ids, appending zeroed rows for new ones in one go; (rows, new)."""
-        ids = np.asarray(ids, dtype=np.int64)
-        get = self._row.get
-        rows = np.fromiter((get(i, -1) for i in ids.tolist()), dtype=np.int64, count=len(ids))
-        new = rows < 0
-        k = int(new.sum())
-        if k:
-            need = self._n + k
-            if need > len(self._arr):
-                grown = np.zeros(max(64, 2 * len(self._arr), need), dtype=self._arr.dtype)
-                grown[: self._n] = self._arr[: self._n]
-                self._arr = grown
-            fresh = np.arange(self._n, need)
-            self._arr[self._n : need] = np.zeros((), dtype=self._arr.dtype)
-            self._arr["id"][fresh] = ids[new]
-            self._row.update(zip(ids[new].tolist(), fresh.tolist(), strict=True))
-            rows[new] = fresh
-            self._n = need
-        return rows, new
-
-    def remove(self, ids: Iterable[int]) -> list[int]:
-        """Remove ids; returns those that were present."""
-        gone = []
-        for fid in ids:
-            r = self._row.pop(fid, None)
-            if r is None:
-                continue
-            gone.append(fid)
-            last = self._n - 1
-            if r != last:
-                self._arr[r] = self._arr[last]
-                self._row[int(self._arr["id"][r])] = r
-            self._n = last
-        return gone
-
-    def clear(self) -> None:
-        """Drop every row."""
-        self._n = 0
-        self._row.clear()
-
-
 class LayerInputError(ValueError):
     """Some records were refused; the others were applied. ``errors`` says why, each."""
 
     def __init__(self, errors: list[str]) -> None:
         super().__init__(f"{len(errors)} record(s) refused: " + "; ".join(errors[:5]))
         self.errors = errors
-
-
-def _feature_id(record: Record) -> int:
-    try:
-        return int(record["id"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"record without an integer 'id': {record!r}") from exc
 
 
 @dataclass(frozen=True)
@@ -286,8 +208,11 @@ class LayerModel:
     """Base of all layer models: records by id, a feature table, style, changes.
 
     Subclasses give ``dtype``, ``filter_fields`` (fields with a ``<field>_code``
-    column and a vocabulary) and :meth:`_fill_row`, which writes one record's
-    drawing state into its row.
+    column and a vocabulary) and either :meth:`_fill_row`, which writes one
+    record's drawing state into its row, or (layers with many features) a
+    :meth:`_fill` that fills whole columns of a :class:`~layers.batch.Batch`.
+    Stored records are the model's own dicts (copied on arrival, merged in
+    place after), so a dict returned by :meth:`record` follows later updates.
     """
 
     name = "layer"
@@ -325,50 +250,58 @@ class LayerModel:
     def upsert(self, records: Sequence[Record]) -> None:
         """Add or update features; a record may name only the fields that changed.
 
-        Records are merged first (several for one id fold into one), then
-        written to the table in one batch (:meth:`_fill`), so a large snapshot
-        or a burst of deltas costs a few vectorised passes, not one per record.
+        The batch is applied in chunks of distinct ids (one chunk unless an id
+        repeats), each chunk column by column (:meth:`_fill`), so a snapshot or
+        a burst of deltas costs a few vectorised passes, not one per record,
+        and ends exactly as applying the records one at a time would: a later
+        record for an id merges into what the earlier one left. A bad record
+        is refused on its own (:class:`LayerInputError` after the rest apply).
         """
         errors: list[str] = []
-        pending: dict[int, Record] = {}
-        gone: dict[int, None] = {}
-        current = self.records
-        for rec in records:
-            try:
-                fid = _feature_id(rec)
-            except ValueError as exc:
-                errors.append(str(exc))
-                continue
-            base = pending.get(fid)
-            if base is None:
-                base = current.get(fid)
-            merged = {**base, **rec} if base is not None else dict(rec)
-            if self._accepts(merged):
-                pending[fid] = merged
-                gone.pop(fid, None)
-            else:
-                pending.pop(fid, None)
-                gone[fid] = None
-        ids, structure = self._fill(pending, errors) if pending else (set(), False)
-        if gone:
-            removed = self._drop(gone)
-            ids |= removed
-            structure = structure or bool(removed)
+        fids, recs = identify(records, errors)
+        parts: list[np.ndarray] = []
+        structure = False
+        for lo, hi in chunks(fids):
+            applied, removed, added = self._apply(fids[lo:hi], recs[lo:hi], errors)
+            parts += [applied, removed]
+            structure = structure or added or bool(len(removed))
+        ids = frozenset(np.concatenate(parts).tolist()) if parts else frozenset()
         if ids or structure:
-            self.changed.emit(LayerChange(self.name, frozenset(ids), structure))
+            self.changed.emit(LayerChange(self.name, ids, structure))
         if errors:
             raise LayerInputError(errors)
 
-    def _fill(self, pending: dict[int, Record], errors: list[str]) -> tuple[set[int], bool]:
-        """Write merged records into their rows; returns (ids applied, rows added).
+    def _apply(
+        self, fids: np.ndarray, recs: list[Record], errors: list[str]
+    ) -> tuple[np.ndarray, np.ndarray, bool]:
+        """Apply records with distinct ids; (ids filled, ids removed, rows added)."""
+        found = self.table.find(fids) if len(self.table) else np.full(len(fids), -1)
+        batch = Batch(self.name, fids, recs, self.table.objects, found)
+        accepted = self._accepted(batch)
+        gone: list[int] = []
+        if accepted is not None and not accepted.all():
+            batch.ok &= accepted
+            gone = fids[~accepted & ~batch.new].tolist()
+        if batch.ok.any():
+            self._fill(batch)
+        errors.extend(batch.errors)
+        done = batch.ok
+        added = bool((done & batch.new).any())
+        removed = self._drop(gone) if gone else set()
+        return fids[done], np.fromiter(removed, np.int64, len(removed)), added
+
+    def _fill(self, batch: Batch) -> None:
+        """Write a batch's records into rows and store them merged.
 
         The default fills one row at a time with :meth:`_fill_row` (a bad record
         leaves its feature as it was; the good ones still apply), then projects
-        every position set on the way in one call.
+        every position set on the way in one call. Models with many features
+        override it to fill columns (see :meth:`_place` and :meth:`_store`).
         """
-        ids: set[int] = set()
-        structure = False
-        for fid, merged in pending.items():
+        for i in np.flatnonzero(batch.ok).tolist():
+            fid = int(batch.fids[i])
+            base, rec = batch.bases[i], batch.recs[i]
+            merged = dict(rec) if base is None else {**base, **rec}
             row, new = self.table.ensure(fid)
             try:
                 self._fill_row(row, merged, new)
@@ -376,13 +309,93 @@ class LayerModel:
                 self._unprojected.discard(fid)
                 if new:
                     self.table.remove([fid])
-                errors.append(f"{self.name} record {fid}: {exc!r}")
+                batch.refuse(i, exc)
                 continue
             self.records[fid] = merged
-            ids.add(fid)
-            structure = structure or new
+            self.table.objects[row] = merged
         self._project_pending()
-        return ids, structure
+
+    def _accepted(self, batch: Batch) -> np.ndarray | None:
+        """Per record: whether its merged record belongs on this layer (None: all do)."""
+        return None
+
+    def _place(self, batch: Batch) -> np.ndarray:
+        """Rows of the batch's records still to apply, appending rows for new ones.
+
+        Call it after every field is checked, so a refused new record never gets
+        a row. Sets and returns ``batch.rows`` (-1 for refused records).
+        """
+        ok, new = batch.ok, batch.new
+        batch.rows[ok] = batch.found[ok]
+        add = np.flatnonzero(ok & new)
+        if len(add):
+            batch.rows[add] = self.table.append_many(batch.fids[add])
+        return batch.rows
+
+    def _store(self, batch: Batch) -> None:
+        """Keep the applied records merged: a copy for a new feature, one update otherwise.
+
+        A stored record is always the model's own dict (new ones are copied), so
+        merging in place never touches a caller's dict and makes no new objects
+        for a burst of updates to churn through.
+        """
+        ok, new, recs, rows = batch.ok, batch.new, batch.recs, batch.rows
+        objects = self.table.objects
+        fresh = np.flatnonzero(ok & new)
+        if len(fresh):
+            if len(fresh) == batch.n:
+                fids, copies = batch.fids.tolist(), list(map(dict, recs))
+            else:
+                fids = batch.fids[fresh].tolist()
+                copies = [dict(recs[i]) for i in fresh.tolist()]
+            kept = np.empty(len(copies), dtype=object)
+            kept[:] = copies
+            objects[rows[fresh]] = kept
+            self.records.update(zip(fids, copies, strict=True))
+        old = np.flatnonzero(ok & ~new)
+        if len(old) == batch.n:
+            list(map(dict.update, objects[rows].tolist(), recs))
+        elif len(old):
+            list(map(dict.update, objects[rows[old]].tolist(), [recs[i] for i in old.tolist()]))
+
+    def _positions(
+        self, batch: Batch, lon_field: str = "lon", lat_field: str = "lat"
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Records whose position is to be set, and its lon/lat (both NaN unless both finite).
+
+        Refuses records whose lon or lat will not convert. Returns
+        (indices, lon, lat); indices of refused records are still included.
+        """
+        which = batch.touched(lon_field, lat_field)
+        lon = batch.floats(lon_field, which)
+        lat = batch.floats(lat_field, which)
+        missing = ~(np.isfinite(lon) & np.isfinite(lat))
+        lon[missing] = lat[missing] = np.nan
+        return which, lon, lat
+
+    def _set_positions(
+        self, batch: Batch, which: np.ndarray, lon: np.ndarray, lat: np.ndarray
+    ) -> np.ndarray:
+        """Write placed records' lon/lat and project only the new or moved; rows moved."""
+        keep = batch.ok[which]
+        rows = batch.rows[which[keep]]
+        lon, lat = lon[keep], lat[keep]
+        t = self.table.rows
+        # NaN never equals NaN: a feature without a position is re-projected (to NaN).
+        moved = batch.new[which[keep]] | (t["lon"][rows] != lon) | (t["lat"][rows] != lat)
+        t["lon"][rows] = lon
+        t["lat"][rows] = lat
+        if moved.any():
+            self._project_rows(rows[moved])
+        return rows[moved]
+
+    def _set_codes(self, batch: Batch, field_name: str, default: str) -> None:
+        """Set a filter field's code column for placed records that are new or name it."""
+        which = batch.touched(field_name)
+        which = which[batch.ok[which]]
+        if len(which):
+            codes = self.vocab[field_name].codes_for(batch.values(field_name, which), default)
+            self.table.rows[f"{field_name}_code"][batch.rows[which]] = codes
 
     def _project_pending(self) -> None:
         """Project the positions :meth:`_set_lon_lat` deferred, in one pyproj call."""
@@ -431,10 +444,6 @@ class LayerModel:
         for fid in removed:
             del self.records[fid]
         return removed
-
-    def _accepts(self, record: Record) -> bool:
-        """Whether a record belongs on this layer (e.g. closed issues do not)."""
-        return True
 
     def _cleared(self) -> None:
         """Hook: forget per-feature state kept outside the table."""

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 
 from layers import palette
-from layers.base import LayerChange, LayerModel, Record, to_epoch
+from layers.base import Batch, LayerChange, LayerModel, to_epoch
 
 #: A crew not heard from for longer than this fades and says when it was last seen.
 STALE_AFTER_S = 120.0
@@ -40,54 +39,66 @@ class CrewLayerModel(LayerModel):
     )
     filter_fields = ("status",)
 
-    def _fill_row(self, row: int, record: Record, new: bool) -> None:
-        lon, lat = record.get("last_lon"), record.get("last_lat")
-        lon = None if lon is None else float(lon)
-        lat = None if lat is None else float(lat)
-        heading = record.get("last_heading")
-        heading = float("nan") if heading is None else float(heading) % 360.0
-        seen = to_epoch(record.get("last_seen_at"))
-        rows = self.table.rows
-        old_x, old_y = (float("nan"), float("nan")) if new else (rows["x"][row], rows["y"][row])
-        self._set_lon_lat(row, lon, lat, prefix="", defer=False)  # the trail needs x/y now
-        self._set_code(row, "status", str(record.get("status") or "available"))
-        rows["heading"][row] = heading
-        rows["seen_ts"][row] = seen
-        x, y = rows["x"][row], rows["y"][row]
-        if new:
-            rows["trail_n"][row] = 0
-        moved = math.isfinite(x) and not (x == old_x and y == old_y)
-        if moved:
-            n = int(rows["trail_n"][row])
-            trail = rows["trail"][row]
-            if n == TRAIL_LENGTH:
-                trail[:-1] = trail[1:].copy()
-                n -= 1
-            trail[n] = (x, y)
-            rows["trail_n"][row] = n + 1
-        stale, minutes = self._staleness(seen, self.clock().timestamp())
-        rows["stale"][row] = stale
-        rows["stale_min"][row] = minutes
+    def _fill(self, batch: Batch) -> None:
+        """Fill columns for the whole batch; each crew that moved adds a point to its trail."""
+        which_h = batch.touched("last_heading")
+        heading = batch.floats("last_heading", which_h) % 360.0
+        which_s = batch.touched("last_seen_at")
+        seen = batch.converted("last_seen_at", which_s, to_epoch)
+        which, lon, lat = self._positions(batch, "last_lon", "last_lat")
+        self._place(batch)
+        t = self.table.rows
+        placed = which[batch.ok[which]]
+        rows = batch.rows[placed]
+        fresh = batch.new[placed]
+        old_x = np.where(fresh, np.nan, t["x"][rows])
+        old_y = np.where(fresh, np.nan, t["y"][rows])
+        self._set_positions(batch, which, lon, lat)
+        x, y = t["x"][rows], t["y"][rows]
+        moved = np.isfinite(x) & ~((x == old_x) & (y == old_y))
+        self._push_trail(rows[moved], x[moved], y[moved])
+        self._set_codes(batch, "status", "available")
+        keep = batch.ok[which_h]
+        t["heading"][batch.rows[which_h[keep]]] = heading[keep]
+        keep = batch.ok[which_s]
+        t["seen_ts"][batch.rows[which_s[keep]]] = seen[keep]
+        # Staleness of every filled crew follows the clock now, as a fill always set it.
+        filled = batch.rows[batch.ok]
+        stale, minutes = self._staleness(t["seen_ts"][filled], self.clock().timestamp())
+        t["stale"][filled] = stale
+        t["stale_min"][filled] = minutes
+        self._store(batch)
+
+    def _push_trail(self, rows: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
+        """Append a position to some crews' trails, dropping the oldest from full ones."""
+        if not len(rows):
+            return
+        t = self.table.rows
+        n = t["trail_n"][rows].astype(np.int64)
+        full = n >= TRAIL_LENGTH
+        if full.any():
+            fr = rows[full]
+            t["trail"][fr, :-1] = t["trail"][fr, 1:]  # fancy indexing reads a copy first
+            n[full] = TRAIL_LENGTH - 1
+        t["trail"][rows, n, 0] = x
+        t["trail"][rows, n, 1] = y
+        t["trail_n"][rows] = n + 1
 
     @staticmethod
-    def _staleness(seen: float, now: float) -> tuple[bool, int]:
-        if not math.isfinite(seen):
-            return True, -1
+    def _staleness(seen: np.ndarray, now: float) -> tuple[np.ndarray, np.ndarray]:
+        """Per crew: stale (never seen, or quiet too long), and whole minutes quiet (-1: n/a)."""
         age = now - seen
-        return (True, int(age // 60)) if age > STALE_AFTER_S else (False, -1)
+        known = np.isfinite(age)
+        stale = ~known | (age > STALE_AFTER_S)
+        minutes = np.where(known & stale, np.floor_divide(np.where(known, age, 0.0), 60.0), -1)
+        return stale, minutes.astype(np.int32)
 
     def tick(self) -> None:
         """Fade crews that went quiet and advance "last seen N min ago"; announce only those."""
         rows = self.table.rows
         if not len(rows):
             return
-        now = self.clock().timestamp()
-        age = now - rows["seen_ts"]
-        known = np.isfinite(age)
-        stale = ~known | (age > STALE_AFTER_S)
-        minutes = np.where(known & stale, np.floor(np.where(known, age, 0) / 60.0), -1).astype(
-            np.int32
-        )
+        stale, minutes = self._staleness(rows["seen_ts"], self.clock().timestamp())
         moved = (stale != rows["stale"]) | (minutes != rows["stale_min"])
         if moved.any():
             rows["stale"][moved] = stale[moved]

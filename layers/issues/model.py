@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from layers import palette
-from layers.base import LayerChange, LayerModel, Record, to_epoch
+from layers.base import Batch, LayerChange, LayerModel, to_epoch
 
 
 @dataclass(frozen=True)
@@ -68,36 +68,44 @@ class IssueLayerModel(LayerModel):
     )
     filter_fields = ("category", "status")
 
-    def _accepts(self, record: Record) -> bool:
-        return str(record.get("status") or "open") != "closed"
+    def _accepted(self, batch: Batch) -> np.ndarray:
+        """Closed issues leave the layer (judged on the merged record)."""
+        status = batch.values("status", np.arange(batch.n))
+        return np.array([str(v or "open") != "closed" for v in status], dtype=bool)
 
-    def _fill_row(self, row: int, record: Record, new: bool) -> None:
-        ts = to_epoch(record.get("requested_at"))
-        lon, lat = record.get("lon"), record.get("lat")
-        lon = None if lon is None else float(lon)
-        lat = None if lat is None else float(lat)
-        self._set_lon_lat(row, lon, lat)
-        self._set_code(row, "category", str(record.get("category") or "Other"))
-        self._set_code(row, "status", str(record.get("status") or "open"))
-        rows = self.table.rows
-        rows["requested_ts"][row] = ts
-        rows["age_band"][row] = self._band(ts, self.clock().timestamp())
+    def _fill(self, batch: Batch) -> None:
+        """Fill columns for the whole batch; project only new or moved issues."""
+        which_t = batch.touched("requested_at")
+        ts = batch.converted("requested_at", which_t, to_epoch)
+        which, lon, lat = self._positions(batch)
+        self._place(batch)
+        self._set_positions(batch, which, lon, lat)
+        self._set_codes(batch, "category", "Other")
+        self._set_codes(batch, "status", "open")
+        t = self.table.rows
+        keep = batch.ok[which_t]
+        t["requested_ts"][batch.rows[which_t[keep]]] = ts[keep]
+        # Every filled issue's band follows the clock now, as a fill always set it.
+        rows = batch.rows[batch.ok]
+        t["age_band"][rows] = self._bands(t["requested_ts"][rows], self.clock().timestamp())
+        self._store(batch)
 
     @staticmethod
-    def _band(ts: float, now: float) -> int:
-        return palette.age_band(now - ts) if np.isfinite(ts) else 0
+    def _bands(ts: np.ndarray, now: float) -> np.ndarray:
+        """Age band of request times (0 when unknown), as :func:`palette.age_band` gives."""
+        age = now - ts
+        bands = np.zeros(len(ts), dtype=np.int8)
+        for i, band in enumerate(palette.ISSUE_AGE_BANDS[:-1]):
+            bands[age >= band.max_age_s] = i + 1
+        bands[~np.isfinite(age)] = 0
+        return bands
 
     def tick(self) -> None:
         """Move issues into older age bands; announces only those that moved."""
         rows = self.table.rows
         if not len(rows):
             return
-        now = self.clock().timestamp()
-        age = now - rows["requested_ts"]
-        bands = np.zeros(len(rows), dtype=np.int8)
-        for i, band in enumerate(palette.ISSUE_AGE_BANDS[:-1]):
-            bands[(age >= band.max_age_s)] = i + 1
-        bands[~np.isfinite(age)] = 0
+        bands = self._bands(rows["requested_ts"], self.clock().timestamp())
         moved = bands != rows["age_band"]
         if moved.any():
             rows["age_band"][moved] = bands[moved]
