@@ -25,8 +25,12 @@ cleared one is no longer shelved).
 The detector's state lives in memory and moves before the transaction
 commits. If the transaction rolls back (the database went away, a rule broke)
 the monitor resets its detector, so no finding is ever believed raised while
-the database never heard of it; conditions still present are found again on
-the next readings and matched to the alarms already active.
+the database never heard of it. Whenever the detector starts afresh (the
+service started, or after such a reset) the monitor seeds it, on first use,
+from the alarms still active in the database
+(:meth:`Detector.restore_active`): an alarm whose condition ended while
+nobody watched is cleared by the next healthy readings, and a condition still
+present is matched to its alarm instead of raised again.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ from backend.service.entities import wire_time
 from backend.telemetry.alarm_grouping import AlarmGrouper
 from backend.telemetry.catalog import metrics_for
 from backend.telemetry.detect import Detector
-from backend.telemetry.findings import Finding, Severity
+from backend.telemetry.findings import Finding, Rule, Severity
 from backend.telemetry.rules import DetectorConfig
 
 log = logging.getLogger(__name__)
@@ -87,7 +91,9 @@ class TelemetryMonitor:
         self.kinds: dict[int, str] = {}
         self.locations: dict[int, tuple[float, float]] = {}
         self.resets = 0
+        self.restored = 0  # conditions seeded from active alarms, over the monitor's life
         self._loaded = False
+        self._seeded = False
         self.detector = Detector(self.config)
         self.grouper = AlarmGrouper(self.locations)
 
@@ -110,10 +116,51 @@ class TelemetryMonitor:
         self.detector.register_assets(new_ids, new_kinds)
 
     def ensure_loaded(self, session: Session) -> None:
-        """Register every asset once (the first time the monitor is used)."""
+        """Register every asset once, and seed the detector from active alarms when it is fresh."""
         if not self._loaded:
             self._add(session.execute(select(Asset.id, Asset.kind, Asset.lon, Asset.lat)))
             self._loaded = True
+        if not self._seeded:
+            self.restore_active(session)
+            self._seeded = True
+
+    def restore_active(self, session: Session) -> int:
+        """Seed detector and grouper with the alarms active in the database; returns how many.
+
+        Only alarms the detector could have raised count (a known rule, an
+        asset and a metric); others (imported, hand-made) are left to people.
+        """
+        rules = {r.value for r in Rule}
+        conditions: list[tuple[str | None, Finding]] = []
+        for alarm in session.scalars(
+            select(Alarm)
+            .where(
+                Alarm.state.in_(ACTIVE),
+                Alarm.asset_id.is_not(None),
+                Alarm.metric.is_not(None),
+                Alarm.rule.in_(rules),
+            )
+            .order_by(Alarm.id)
+        ):
+            if alarm.asset_id is None or alarm.metric is None or alarm.severity not in _RANK:
+                continue
+            finding = Finding(
+                asset_id=alarm.asset_id,
+                metric=alarm.metric,
+                rule=Rule(alarm.rule),
+                severity=Severity(alarm.severity),
+                message=alarm.message,
+                ts=alarm.raised_at,
+                value=None,
+            )
+            conditions.append((alarm.group_key, finding))
+        seeded = self.detector.restore_active(f for _, f in conditions)
+        for key, finding in conditions:
+            self.grouper.restore(key or f"asset/{finding.asset_id}", finding)
+        self.restored += seeded
+        if conditions:
+            log.info("telemetry monitor: %d active alarms seeded into the detector", seeded)
+        return seeded
 
     def known_assets(self, session: Session, ids: set[int]) -> set[int]:
         """Which of ``ids`` exist; assets new since the last look are registered on the way."""
@@ -135,6 +182,8 @@ class TelemetryMonitor:
         self.grouper = AlarmGrouper(self.locations)
         ids = [a for a, k in self.kinds.items() if metrics_for(k)]
         self.detector.register_assets(ids, [self.kinds[a] for a in ids])
+        # The session that rolled back cannot be read now: seed on the next use.
+        self._seeded = False
 
     def _guard(self, session: Session) -> None:
         """Reset the detector if this session's transaction rolls back instead of committing."""
@@ -164,6 +213,7 @@ class TelemetryMonitor:
         values: list[float],
     ) -> int:
         """Check a batch of readings; write what changed. Returns the alarms changed."""
+        self.ensure_loaded(ctx.session)
         self._guard(ctx.session)
         findings = self.detector.observe_batch(asset_ids, metrics, stamps, values)
         return self.apply(ctx, findings) if findings else 0

@@ -131,6 +131,26 @@ class AlarmGrouper:
             self._recent.setdefault(cell, {})[finding.asset_id] = finding.ts
         return GroupAssignment(key, merged)
 
+    def restore(self, key: str, finding: Finding) -> None:
+        """Put a condition known to be active back in the group ``key`` (after a restart).
+
+        Later findings of its asset join that group and its clear closes it,
+        as if the grouper had seen it raised; no area is formed or merged here.
+        """
+        if not finding.active:
+            return
+        group = self.groups.get(key)
+        if group is None:
+            kind = "area" if key.startswith("area/") else "asset"
+            group = self.groups[key] = AlarmGroup(key, kind, finding.ts, finding.ts)
+        group.findings.append(finding)
+        group.asset_ids.add(finding.asset_id)
+        group.active.add(finding.key)
+        group.first_ts = min(group.first_ts, finding.ts)
+        group.last_ts = max(group.last_ts, finding.ts)
+        self._group_of_asset[finding.asset_id] = key
+        self._group_of_condition[finding.key] = key
+
     def open_groups(self) -> list[AlarmGroup]:
         """Open groups, worst severity first, then oldest first."""
         live = [g for g in self.groups.values() if g.is_open]

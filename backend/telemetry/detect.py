@@ -234,6 +234,51 @@ class Detector(SlotColumns):
         self.stats["findings"] += len(found)
         return found
 
+    def restore_active(self, conditions: Iterable[Finding]) -> int:
+        """Seed the state of conditions known to be active; returns how many were seeded.
+
+        After a restart the detector knows nothing, while the alarms it raised
+        are still active in the database: without this, a condition that ended
+        meanwhile is never cleared. Each raised finding (say, rebuilt from an
+        active alarm) marks its rule active at its severity, so the next
+        healthy readings clear it as usual (hysteresis included) and a
+        persisting fault finds nothing new to report. The limit side and drift
+        direction come from the finding's text (this detector's own wording:
+        "below", "drifting down"). A fault code's value and a drift's baseline
+        are not known: the next reading decides the code, and drift clears once
+        a fresh baseline has been learned. Unknown assets or metrics, and
+        clearing findings, are skipped.
+        """
+        seeded = 0
+        for c in conditions:
+            if not c.active:
+                continue
+            slot = int(self._slots_of(np.array([c.asset_id]), np.array([metric_code(c.metric)]))[0])
+            if slot < 0:
+                continue
+            down = " below " in c.message or "drifting down" in c.message
+            if c.rule is Rule.LIMIT:
+                if not self.profiles.has_limits[self.prof[slot]]:
+                    continue
+                level = max(c.severity.rank, 1)
+                self.level[slot] = -level if down else level
+                self.level_calm[slot] = 0
+            elif c.rule is Rule.RATE:
+                self.rate_on[slot] = True
+                self.rate_calm[slot] = 0
+            elif c.rule is Rule.FAULT_CODE:
+                self.code[slot] = math.nan  # non-zero, value unknown
+            elif c.rule is Rule.STUCK:
+                self.stuck_on[slot] = True
+            elif c.rule is Rule.MISSING:
+                self.missing[slot] = True
+            elif c.rule is Rule.DRIFT:
+                self.drift_on[slot] = -1 if down else 1
+            else:  # pragma: no cover - every Rule is handled above
+                continue
+            seeded += 1
+        return seeded
+
     def drift_score(self, asset_id: int, metric: str) -> float:
         """The current smoothed residual in baseline scales (NaN while warming up or unknown)."""
         slot = int(self._slots_of(np.array([asset_id]), np.array([metric_code(metric)]))[0])
@@ -355,10 +400,12 @@ class Detector(SlotColumns):
         for i in np.flatnonzero(changed):
             name = self._name(s[i])
             if v[i] != 0:
-                msg = f"{name} {v[i]:g}" + (f" (was {old[i]:g})" if old[i] != 0 else "")
+                # NaN: a restored fault whose code is unknown, nothing to compare.
+                was = old[i] != 0 and not math.isnan(old[i])
+                msg = f"{name} {v[i]:g}" + (f" (was {old[i]:g})" if was else "")
                 out.append(self._finding(s[i], Rule.FAULT_CODE, Severity.MAJOR, msg, t[i], v[i]))
             else:
-                msg = f"{name} cleared (was {old[i]:g})"
+                msg = f"{name} cleared" + ("" if math.isnan(old[i]) else f" (was {old[i]:g})")
                 out.append(
                     self._finding(s[i], Rule.FAULT_CODE, Severity.INFO, msg, t[i], v[i], False)
                 )
@@ -460,7 +507,8 @@ class Detector(SlotColumns):
         self.stuck_run[s] = run
         active = self.stuck_on[s]
         start = ~active & (run >= self.config.stuck_n)
-        end = active & ~same
+        # No previous value (restored state, or gated back on): it neither confirms nor ends it.
+        end = active & ~same & ~np.isnan(prev)
         self.stuck_on[s] = (active & ~end) | start
         for i in np.flatnonzero(start):
             u = self._unit(s[i])
