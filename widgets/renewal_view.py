@@ -16,9 +16,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
-    QHeaderView,
     QLabel,
-    QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -26,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from console.alarms.commands import CommandRunner, Outcome
 from console.risk.model import RenewalPlan
+from widgets.risk_list import ranked_tree
 
 DEFAULT_BUDGET_KM = 5.0
 #: Typing a budget fires one request after this pause, not one per keystroke.
@@ -54,16 +53,7 @@ class RenewalViewWidget(QWidget):
         self.summary.setWordWrap(True)
         self.backtest = QLabel("", self)
         self.backtest.setWordWrap(True)
-        self.tree = QTreeWidget(self)
-        self.tree.setColumnCount(len(COLUMNS))
-        self.tree.setHeaderLabels(list(COLUMNS))
-        self.tree.setRootIsDecorated(False)
-        self.tree.setUniformRowHeights(True)
-        self.tree.setAlternatingRowColors(True)
-        header = self.tree.header()
-        header.setStretchLastSection(True)
-        for col in range(4):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree = ranked_tree(self, COLUMNS, fit=4)
         self.tree.currentItemChanged.connect(self._on_current)
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)

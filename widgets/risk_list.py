@@ -35,6 +35,21 @@ LIST_LIMIT = 500
 COLUMNS = ("#", "Asset", "30-day risk", "Why")
 
 
+def ranked_tree(parent: QWidget, columns: tuple[str, ...], fit: int) -> QTreeWidget:
+    """A flat, striped list of ranked rows; the first ``fit`` columns sized to their contents."""
+    tree = QTreeWidget(parent)
+    tree.setColumnCount(len(columns))
+    tree.setHeaderLabels(list(columns))
+    tree.setRootIsDecorated(False)
+    tree.setUniformRowHeights(True)
+    tree.setAlternatingRowColors(True)
+    header = tree.header()
+    header.setStretchLastSection(True)
+    for col in range(fit):
+        header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+    return tree
+
+
 class RiskListWidget(QWidget):
     """Ranked risky assets; select to show on the map, Inspect to open a job."""
 
@@ -62,16 +77,7 @@ class RiskListWidget(QWidget):
         self.inspect_button.setToolTip("Create an inspection job for the selected asset")
         self.inspect_button.clicked.connect(lambda: self.inspect_selected())
         self.inspect_button.setEnabled(False)
-        self.tree = QTreeWidget(self)
-        self.tree.setColumnCount(len(COLUMNS))
-        self.tree.setHeaderLabels(list(COLUMNS))
-        self.tree.setRootIsDecorated(False)
-        self.tree.setUniformRowHeights(True)
-        self.tree.setAlternatingRowColors(True)
-        header = self.tree.header()
-        header.setStretchLastSection(True)
-        for col in range(3):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree = ranked_tree(self, COLUMNS, fit=3)
         self.tree.currentItemChanged.connect(self._on_current)
         self.status = QLabel("No scores yet", self)
         self.status.setWordWrap(True)
