@@ -18,6 +18,7 @@ Commands can be submitted from any thread and resolve a ``Future``.
 from __future__ import annotations
 
 import enum
+import gc
 import logging
 import os
 import queue
@@ -68,6 +69,20 @@ ChangeCallback = Callable[[frozenset[str], int], None]
 HealthCallback = Callable[[LinkHealth], None]
 
 
+def settle_gc() -> None:
+    """Freeze the long-lived replica out of the cyclic collector's way.
+
+    A city-sized replica is tens of thousands of dicts; every delta makes
+    thousands of young objects, and with default thresholds full collections
+    re-walk the whole replica (40-86 ms pauses measured: the p99 of fault to
+    console). Plain entity maps hold no cycles, so reference counting still
+    frees what a later snapshot replaces. The backend does the same at start.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
+
+
 def router_endpoint(pub_endpoint: str) -> str:
     """The ROUTER endpoint next to a PUB endpoint (port + 1, the service's convention)."""
     head, _, port = pub_endpoint.rpartition(":")
@@ -88,6 +103,7 @@ class LiveClient:
         reconnect_after: float = 6.0,
         request_timeout: float = 5.0,
         rcvhwm: int = 10_000,
+        tune_gc: bool = True,
     ) -> None:
         self.pub_endpoint = pub_endpoint
         self.router_endpoint = router_endpoint(pub_endpoint)
@@ -99,6 +115,7 @@ class LiveClient:
         self.reconnect_after = reconnect_after
         self.request_timeout = request_timeout
         self.rcvhwm = rcvhwm
+        self.tune_gc = tune_gc
         self.snapshots = 0
         self.reconnects = 0
         self.bad_messages = 0
@@ -313,6 +330,8 @@ class LiveClient:
 
     def _finish_snapshot(self, seq: int) -> None:
         changed = set(self.replica.load_snapshot(seq, ((t, s) for t, s in self._snap_parts)))
+        if self.tune_gc:
+            settle_gc()
         held, self._held = self._held, []
         self._snap_id = None
         self._snap_parts = []
