@@ -12,7 +12,6 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Protocol
 
 from PySide6.QtCore import Qt, QTimer
@@ -20,6 +19,7 @@ from PySide6.QtWidgets import QApplication
 
 from backend.protocol import envelope as proto
 from backend.protocol.envelope import Envelope
+from backend.protocol.roads import road_pages
 from console.live.client import LinkHealth, LiveClient
 from console.live.qt_adapter import LiveBridge
 from console.main_window import ConsoleMainWindow
@@ -46,7 +46,7 @@ def wait_reply(future: Future[Envelope], timeout: float) -> dict[str, Any] | Non
     """The ``result`` of a command reply, or None on error or timeout (logged)."""
     try:
         reply = future.result(timeout)
-    except (FutureTimeout, Exception) as exc:  # a dead link is not fatal at start-up
+    except Exception as exc:  # a timeout or a dead link is not fatal at start-up
         log.warning("request failed: %r", exc)
         return None
     if reply.type == proto.ERROR:
@@ -58,19 +58,7 @@ def wait_reply(future: Future[Envelope], timeout: float) -> dict[str, Any] | Non
 
 def fetch_roads(client: LiveClient, timeout: float = 10.0) -> list[dict[str, Any]]:
     """Every road of the city, page by page, for the basemap (empty if the backend is away)."""
-    roads: list[dict[str, Any]] = []
-    after = 0
-    while True:
-        result = wait_reply(client.command("get_roads", {"after_id": after}), timeout)
-        if not result:
-            return roads
-        page = result.get("roads") or []
-        for road in page:
-            road["geom"] = bytes.fromhex(road["geom"])  # the wire carries hex WKB
-        roads.extend(page)
-        after = result.get("next_after_id") or 0
-        if not page or not after:
-            return roads
+    return list(road_pages(lambda args: wait_reply(client.command("get_roads", args), timeout)))
 
 
 class Follower(Protocol):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -112,14 +112,6 @@ def csv_header(head: bytes) -> list[str]:
         return []
 
 
-def existing_keys(
-    session: Session, model: Any, source: str, key_column: str = "source_id"
-) -> set[str]:
-    """Source ids already stored for ``source`` (re-imports skip them)."""
-    column = getattr(model, key_column)
-    return set(session.scalars(select(column).where(model.source == source)))
-
-
 def insert_new(
     session: Session,
     model: Any,
@@ -155,15 +147,3 @@ def insert_new(
         session.execute(insert(model), fresh[start : start + 5000])
     summary.imported[label] += len(fresh)
     return len(fresh)
-
-
-def chunks(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
-    """Split an iterable into lists of at most ``size``."""
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
 
 from shapely import wkb
 
 from backend.protocol.client import BusTimeout, CommandClient, CommandFailed
+from backend.protocol.roads import road_pages
 from backend.routing.graph import RoadRecord
 from backend.simulator.city import CitySimulator, SimOptions
 from backend.simulator.clock import SimClock
@@ -22,27 +22,21 @@ TICK_S = 0.5
 
 def fetch_road_records(client: CommandClient) -> list[RoadRecord]:
     """The drivable roads, page by page through ``get_roads``."""
-    records: list[RoadRecord] = []
-    after = 0
-    while True:
-        reply = client.command("get_roads", {"after_id": after, "drivable_only": True})
-        result: dict[str, Any] = reply.get("result") or {}
-        page = result.get("roads") or []
-        for road in page:
-            records.append(
-                RoadRecord(
-                    road_id=int(road["id"]),
-                    geom=wkb.loads(bytes.fromhex(road["geom"])),
-                    road_class=road["road_class"],
-                    oneway=int(road["oneway"]),
-                    drivable=bool(road["drivable"]),
-                    length_m=road.get("length_m"),
-                    name=road.get("name"),
-                )
-            )
-        after = result.get("next_after_id") or 0
-        if not page or not after:
-            return records
+    return [
+        RoadRecord(
+            road_id=int(road["id"]),
+            geom=wkb.loads(road["geom"]),
+            road_class=road["road_class"],
+            oneway=int(road["oneway"]),
+            drivable=bool(road["drivable"]),
+            length_m=road.get("length_m"),
+            name=road.get("name"),
+        )
+        for road in road_pages(
+            lambda args: client.command("get_roads", args).get("result") or {},
+            drivable_only=True,
+        )
+    ]
 
 
 def run_simulator(
