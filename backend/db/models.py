@@ -24,6 +24,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -107,18 +108,61 @@ class Asset(Base):
     updated_at: Mapped[datetime | None] = mapped_column()
 
 
-class AssetReading(Base):
-    """One telemetry value of one asset's metric at one time (the recent, raw window)."""
+class AssetReadingBlock(Base):
+    """One ingested batch of raw readings, stored as columns: the write path of telemetry.
 
-    __tablename__ = "asset_readings"
+    A batch of 5,000 readings is one row (its columns as little-endian arrays,
+    see :mod:`backend.service.readings`), so ingest costs a row per batch, not
+    an index entry per reading. Blocks are sealed into per-asset
+    :class:`AssetReadingSegment` rows once their hour is over.
+    """
+
+    __tablename__ = "asset_reading_blocks"
+    __table_args__ = (Index("ix_asset_reading_blocks_ts_max", "ts_max"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ts_min: Mapped[datetime] = mapped_column()
+    ts_max: Mapped[datetime] = mapped_column()
+    count: Mapped[int] = mapped_column()
+    metrics: Mapped[list[str]] = mapped_column()  # names; ``metric`` holds indexes into it
+    asset_id: Mapped[bytes] = mapped_column(LargeBinary)  # <i8
+    metric: Mapped[bytes] = mapped_column(LargeBinary)  # <u2
+    ts: Mapped[bytes] = mapped_column(LargeBinary)  # <i8 microseconds since the epoch, UTC
+    value: Mapped[bytes] = mapped_column(LargeBinary)  # <f8
+
+
+class AssetReadingSegment(Base):
+    """One asset's raw readings of one metric within one UTC hour, as two columns.
+
+    The read path: an asset's week of history is a few hundred rows found by
+    index. A reading that arrives after its hour was sealed makes another
+    segment for the same hour; readers merge them.
+    """
+
+    __tablename__ = "asset_reading_segments"
     __table_args__ = (
-        Index("ix_asset_readings_asset_metric_ts", "asset_id", "metric", "ts"),
-        Index("ix_asset_readings_ts", "ts"),  # compaction and retention walk by time
+        Index("ix_asset_reading_segments_asset_metric_hour", "asset_id", "metric", "hour"),
+        Index("ix_asset_reading_segments_hour", "hour"),  # compaction walks by hour
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))
     metric: Mapped[str] = mapped_column(String(40))
+    hour: Mapped[datetime] = mapped_column()  # start of the UTC hour
+    count: Mapped[int] = mapped_column()
+    ts: Mapped[bytes] = mapped_column(LargeBinary)  # <i8 microseconds, ascending
+    value: Mapped[bytes] = mapped_column(LargeBinary)  # <f8
+
+
+class AssetLatestReading(Base):
+    """The newest sealed reading per asset and metric (snapshots add the unsealed blocks)."""
+
+    __tablename__ = "asset_latest_readings"
+
+    asset_id: Mapped[int] = mapped_column(
+        ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True
+    )
+    metric: Mapped[str] = mapped_column(String(40), primary_key=True)
     ts: Mapped[datetime] = mapped_column()
     value: Mapped[float] = mapped_column(Float)
 
@@ -280,19 +324,26 @@ class Crew(Base):
     version: Mapped[int] = mapped_column(default=1)
 
 
-class CrewPosition(Base):
-    """A crew's reported position: its trail and the replayable timeline."""
+class CrewPositionBlock(Base):
+    """One batch of crews' reported positions as columns: their trails and the replayable timeline.
 
-    __tablename__ = "crew_positions"
-    __table_args__ = (Index("ix_crew_positions_crew_ts", "crew_id", "ts"),)
+    Like :class:`AssetReadingBlock`, a batch is one row; ``heading`` and
+    ``speed_mps`` are NaN where the device did not report them.
+    """
+
+    __tablename__ = "crew_position_blocks"
+    __table_args__ = (Index("ix_crew_position_blocks_ts_max", "ts_max"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    crew_id: Mapped[int] = mapped_column(ForeignKey("crews.id", ondelete="CASCADE"))
-    ts: Mapped[datetime] = mapped_column()
-    lon: Mapped[float] = mapped_column(Float)
-    lat: Mapped[float] = mapped_column(Float)
-    heading: Mapped[float | None] = mapped_column(Float)
-    speed_mps: Mapped[float | None] = mapped_column(Float)
+    ts_min: Mapped[datetime] = mapped_column()
+    ts_max: Mapped[datetime] = mapped_column()
+    count: Mapped[int] = mapped_column()
+    crew_id: Mapped[bytes] = mapped_column(LargeBinary)  # <i8
+    ts: Mapped[bytes] = mapped_column(LargeBinary)  # <i8 microseconds since the epoch, UTC
+    lon: Mapped[bytes] = mapped_column(LargeBinary)  # <f8
+    lat: Mapped[bytes] = mapped_column(LargeBinary)  # <f8
+    heading: Mapped[bytes] = mapped_column(LargeBinary)  # <f8, NaN = unknown
+    speed_mps: Mapped[bytes] = mapped_column(LargeBinary)  # <f8, NaN = unknown
 
 
 class Job(Base):

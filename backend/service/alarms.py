@@ -37,12 +37,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from backend.db.columnar import ReadingBatch
 from backend.db.models import Alarm, Asset
 from backend.protocol.topics import topic
 from backend.service.context import CommandContext
@@ -51,7 +52,7 @@ from backend.telemetry.alarm_grouping import AlarmGrouper
 from backend.telemetry.catalog import metrics_for
 from backend.telemetry.detect import Detector
 from backend.telemetry.findings import Finding, Rule, Severity
-from backend.telemetry.rules import DetectorConfig
+from backend.telemetry.rules import DetectorConfig, metric_code
 
 log = logging.getLogger(__name__)
 
@@ -204,18 +205,14 @@ class TelemetryMonitor:
 
     # -- findings ----------------------------------------------------------------------------
 
-    def observe(
-        self,
-        ctx: CommandContext,
-        asset_ids: list[int],
-        metrics: list[str],
-        stamps: list[datetime],
-        values: list[float],
-    ) -> int:
+    def observe(self, ctx: CommandContext, batch: ReadingBatch) -> int:
         """Check a batch of readings; write what changed. Returns the alarms changed."""
         self.ensure_loaded(ctx.session)
         self._guard(ctx.session)
-        findings = self.detector.observe_batch(asset_ids, metrics, stamps, values)
+        codes = np.array([metric_code(m) for m in batch.metrics], dtype=np.int64)
+        findings = self.detector.observe_batch(
+            batch.asset_id, codes[batch.metric], batch.ts / 1e6, batch.value
+        )
         return self.apply(ctx, findings) if findings else 0
 
     def check_missing(self, ctx: CommandContext) -> int:

@@ -17,11 +17,12 @@ from typing import Any
 
 from shapely import to_wkb
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Connection, Engine, Table, func, select
+from sqlalchemy import Connection, Engine, Table, select
 from sqlalchemy.orm import Session
 
-from backend.db.models import Alarm, Asset, AssetReading, Crew, EventCounter, Issue, Job
+from backend.db.models import Alarm, Asset, Crew, EventCounter, Issue, Job
 from backend.protocol.topics import TOPIC_KINDS, topic
+from backend.service.readings import latest_readings as stored_latest
 
 #: Topic kind → model, in snapshot order.
 MODELS: dict[str, Any] = {
@@ -69,27 +70,11 @@ def entity_state(session: Session, row: Any) -> dict[str, Any]:
 def latest_readings(
     conn: Connection, asset_ids: list[int] | None = None
 ) -> dict[int, dict[str, list[Any]]]:
-    """The newest reading per (asset, metric): ``{asset_id: {metric: [ts, value]}}``.
-
-    Ties on ``ts`` go to the later row (higher id), as the replica does when it
-    applies batches in seq order.
-    """
-    r = AssetReading.__table__
-    newest = select(r.c.asset_id, r.c.metric, func.max(r.c.ts).label("ts")).group_by(
-        r.c.asset_id, r.c.metric
-    )
-    if asset_ids is not None:
-        newest = newest.where(r.c.asset_id.in_(asset_ids))
-    n = newest.subquery()
-    query = (
-        select(r.c.asset_id, r.c.metric, r.c.ts, r.c.value)
-        .join(n, (r.c.asset_id == n.c.asset_id) & (r.c.metric == n.c.metric) & (r.c.ts == n.c.ts))
-        .order_by(r.c.id)
-    )
-    out: dict[int, dict[str, list[Any]]] = {}
-    for asset_id, metric, ts, value in conn.execute(query):
-        out.setdefault(asset_id, {})[metric] = [wire_time(ts), value]
-    return out
+    """The newest reading per (asset, metric), wire form: ``{asset_id: {metric: [ts, value]}}``."""
+    return {
+        asset_id: {metric: [wire_time(ts), value] for metric, (ts, value) in metrics.items()}
+        for asset_id, metrics in stored_latest(conn, asset_ids).items()
+    }
 
 
 def parse_prefix(prefix: str) -> tuple[list[str], int | None]:

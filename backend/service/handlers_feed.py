@@ -1,29 +1,43 @@
-"""Batched high-rate feeds: crew positions and asset telemetry.
+"""Batched high-rate feeds: crew positions and asset telemetry, handled as columns.
 
-A batch is checked whole before anything is written (one bad item refuses the
-batch with the item's index, so nothing is half-applied), then written with
-bulk inserts and one bulk update, and announced with one *batch event* (body
-``{"changes": [[topic, body], ...]}``, topic ``asset/*`` or ``crew/*``): a
-burst of 5,000 readings on 1,250 assets is one outbox row, one sequence number
-and one PUB message, not 1,250 of each.
+A batch arrives either as a list of maps (``readings`` / ``positions``: easy
+to write by hand) or as columns (``columns``: see
+:mod:`backend.protocol.columns`; what the simulator and feeds send, with no
+per-item objects on either side). Both become one
+:class:`~backend.db.columnar.ReadingBatch` / ``PositionBatch``, checked whole
+before anything is written (one bad item refuses the batch with the item's
+index, so nothing is half-applied), stored as one block row
+(:mod:`backend.service.readings`) and announced with one columnar *batch
+event* (``reading_columns`` / ``patch_columns``, topic ``asset/*`` or
+``crew/*``): a burst of 5,000 readings is one block, one outbox row, one
+sequence number and one PUB message, and no step costs a Python object per
+reading except the list-of-maps parsing.
 """
 
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+import numpy as np
+from sqlalchemy import Table, select
 
-from backend.db.models import Asset, Crew, CrewPosition
-from backend.protocol.state import batch_topic
-from backend.protocol.topics import topic
+from backend.db.columnar import (
+    F8,
+    I8,
+    U2,
+    PositionBatch,
+    ReadingBatch,
+    datetimes_to_micros,
+)
+from backend.db.models import Asset
+from backend.protocol.columns import ColumnError, decode_columns, encode_columns, to_micros
+from backend.protocol.state import READING_COLUMNS, batch_topic
 from backend.service.alarms import monitor_of
 from backend.service.auth import CommandError
 from backend.service.context import CommandContext, arg
-from backend.service.entities import wire_time
-from backend.service.readings import store_readings
+from backend.service.readings import move_crews, store_positions, store_readings, unknown_crews
 
 #: The most items one batch may carry.
 MAX_BATCH = 20_000
@@ -31,6 +45,15 @@ MAX_BATCH = 20_000
 
 def _table(model: Any) -> Table:
     return cast(Table, model.__table__)
+
+
+#: Timestamps a feed may carry: 1970 to 2200 (anything else is a unit mistake).
+_TS_RANGE = (0, to_micros(datetime(2200, 1, 1, tzinfo=UTC)))
+#: Column types of a ``positions`` column set (heading and speed may be left out).
+POSITION_COLUMNS = {"crew_id": "i8", "ts": "ts", "lon": "f8", "lat": "f8"}
+POSITION_OPTIONAL = {"heading": "f8", "speed_mps": "f8"}
+#: ``ingest_readings`` columns: as the event's, with ``asset_id`` for ``id``.
+INGEST_COLUMNS = {"asset_id": "i8", "metric": "u2", "ts": "ts", "value": "f8"}
 
 
 def _items(args: dict[str, Any], name: str) -> list[dict[str, Any]]:
@@ -68,10 +91,6 @@ def _ts(ctx: CommandContext, item: dict[str, Any], index: int) -> datetime:
     return value
 
 
-def _missing(ctx: CommandContext, model: Any, ids: set[int], label: str) -> None:
-    _refuse_unknown(ids, set(ctx.session.scalars(select(model.id).where(model.id.in_(ids)))), label)
-
-
 def _refuse_unknown(ids: set[int], found: set[int], label: str) -> None:
     unknown = sorted(ids - found)
     if unknown:
@@ -82,107 +101,135 @@ def _refuse_unknown(ids: set[int], found: set[int], label: str) -> None:
         )
 
 
+def _first_bad(bad: Any, what: str) -> None:
+    """Refuse the batch at the first row where ``bad`` is true."""
+    if bad.any():
+        index = int(np.flatnonzero(bad)[0])
+        raise CommandError("bad_args", f"item {index}: {what}", {"index": index})
+
+
+def _columns(
+    args: dict[str, Any], expected: dict[str, str], optional: dict[str, str] | None = None
+) -> dict[str, Any]:
+    try:
+        _, cols = decode_columns(args["columns"], expected, optional, max_rows=MAX_BATCH)
+    except ColumnError as exc:
+        raise CommandError("bad_args", f"columns: {exc}") from None
+    _first_bad((cols["ts"] < _TS_RANGE[0]) | (cols["ts"] > _TS_RANGE[1]), "ts out of range")
+    return cols
+
+
+def _position_batch(ctx: CommandContext, args: dict[str, Any]) -> PositionBatch:
+    """``positions`` (maps) or ``columns`` → a batch, every item checked."""
+    if "columns" in args:
+        cols = _columns(args, POSITION_COLUMNS, POSITION_OPTIONAL)
+        n = len(cols["crew_id"])
+        nan = np.full(n, math.nan)
+        batch = PositionBatch(
+            cols["crew_id"],
+            cols["ts"],
+            cols["lon"],
+            cols["lat"],
+            cols.get("heading", nan),
+            cols.get("speed_mps", nan),
+        )
+        _first_bad(~np.isfinite(batch.lon) | ~np.isfinite(batch.lat), "lon/lat must be finite")
+        _first_bad(np.isinf(batch.heading) | np.isinf(batch.speed_mps), "heading/speed infinite")
+    else:
+        items = _items(args, "positions")
+        rows = []
+        for i, item in enumerate(items):
+            crew_id = item.get("crew_id")
+            if isinstance(crew_id, bool) or not isinstance(crew_id, int):
+                raise CommandError(
+                    "bad_args", f"item {i}: crew_id must be an integer", {"index": i}
+                )
+            lon, lat = _finite(item, "lon", i), _finite(item, "lat", i)
+            heading = _finite(item, "heading", i, required=False)
+            speed = _finite(item, "speed_mps", i, required=False)
+            rows.append(
+                (
+                    crew_id,
+                    _ts(ctx, item, i),
+                    lon,
+                    lat,
+                    math.nan if heading is None else heading,
+                    math.nan if speed is None else speed,
+                )
+            )
+        ids, stamps, lons, lats, headings, speeds = zip(*rows, strict=True)
+        batch = PositionBatch(
+            np.asarray(ids, dtype=I8),
+            datetimes_to_micros(list(stamps)),
+            np.asarray(lons, dtype=F8),
+            np.asarray(lats, dtype=F8),
+            np.asarray(headings, dtype=F8),
+            np.asarray(speeds, dtype=F8),
+        )
+    _first_bad(
+        (batch.lon < -180) | (batch.lon > 180) | (batch.lat < -90) | (batch.lat > 90),
+        "lon/lat outside WGS84 bounds",
+    )
+    return batch
+
+
 def update_crew_positions(ctx: CommandContext, args: dict[str, Any]) -> dict[str, Any]:
     """Record crews' positions.
 
-    Args: ``positions``: [{crew_id, lon, lat, ts?, heading?, speed_mps?}].
+    Args: ``positions``: [{crew_id, lon, lat, ts?, heading?, speed_mps?}], or
+    ``columns`` with ``crew_id``, ``ts``, ``lon``, ``lat`` and optionally
+    ``heading`` and ``speed_mps`` (NaN = unknown).
 
-    Every position joins the crew's trail; the crew's "last seen" moves only
-    forward in time, so a late packet never drags a crew back on the map.
+    Every position joins the crews' trail (one block); a crew's "last seen"
+    moves only forward in time, so a late packet never drags a crew back on
+    the map.
     """
-    rows: list[dict[str, Any]] = []
-    for i, item in enumerate(_items(args, "positions")):
-        crew_id = item.get("crew_id")
-        if isinstance(crew_id, bool) or not isinstance(crew_id, int):
-            raise CommandError("bad_args", f"item {i}: crew_id must be an integer", {"index": i})
-        lon, lat = _finite(item, "lon", i), _finite(item, "lat", i)
-        assert lon is not None and lat is not None
-        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-            raise CommandError("bad_args", f"item {i}: lon/lat outside WGS84 bounds", {"index": i})
-        rows.append(
+    batch = _position_batch(ctx, args)
+    conn = ctx.session.connection()
+    unique = np.unique(batch.crew_id)
+    _refuse_unknown(set(unknown_crews(conn, unique)), set(), "crew")
+    store_positions(ctx.session, batch)
+    # The newest position per crew moves it, if newer than the crew's own.
+    newest = batch.newest()
+    moved = newest.take(np.isin(newest.crew_id, move_crews(conn, newest)))
+    if len(moved):
+        patch = encode_columns(
             {
-                "crew_id": crew_id,
-                "ts": _ts(ctx, item, i),
-                "lon": lon,
-                "lat": lat,
-                "heading": _finite(item, "heading", i, required=False),
-                "speed_mps": _finite(item, "speed_mps", i, required=False),
+                "id": ("i8", moved.crew_id),
+                "last_lon": ("f8", moved.lon),
+                "last_lat": ("f8", moved.lat),
+                "last_heading": ("f8", moved.heading),
+                "last_seen_at": ("ts", moved.ts),
             }
         )
-    ids = {r["crew_id"] for r in rows}
-    # One query both proves every crew exists and says when each was last seen.
-    seen = {
-        crew_id: last
-        for crew_id, last in ctx.session.execute(
-            select(Crew.id, Crew.last_seen_at).where(Crew.id.in_(ids))
+        ctx.emit("crew.moved", batch_topic("crew"), {"patch_columns": patch})
+    return {"stored": len(batch), "moved": len(moved)}
+
+
+def _reading_batch(ctx: CommandContext, args: dict[str, Any]) -> ReadingBatch:
+    """``readings`` (maps) or ``columns`` → a batch, every item checked."""
+    if "columns" in args:
+        cols = _columns(args, INGEST_COLUMNS)
+        metrics = args["columns"].get("metrics")
+        if (
+            not isinstance(metrics, list)
+            or not metrics
+            or not all(type(m) is str and 0 < len(m) <= 40 for m in metrics)
+        ):
+            raise CommandError("bad_args", "columns: 'metrics' must list names of 1-40 characters")
+        _first_bad(cols["metric"] >= len(metrics), "metric index beyond 'metrics'")
+        _first_bad(~np.isfinite(cols["value"]), "value is not a finite number")
+        return ReadingBatch(
+            cols["asset_id"], cols["metric"].astype(U2), tuple(metrics), cols["ts"], cols["value"]
         )
-    }
-    _refuse_unknown(ids, set(seen), "crew")
-    # Core statements, not ORM bulk: the same SQL with a fraction of the per-row overhead.
-    ctx.session.execute(insert(_table(CrewPosition)), rows)
-    newest: dict[int, dict[str, Any]] = {}
-    for r in rows:
-        last = newest.get(r["crew_id"])
-        previous = seen.get(r["crew_id"])
-        if (last is None or r["ts"] >= last["ts"]) and (previous is None or r["ts"] >= previous):
-            newest[r["crew_id"]] = r
-    if newest:
-        patches = {
-            crew_id: {
-                "last_lon": r["lon"],
-                "last_lat": r["lat"],
-                "last_heading": r["heading"],
-                "last_seen_at": r["ts"],
-            }
-            for crew_id, r in newest.items()
-        }
-        crews = _table(Crew)
-        ctx.session.execute(
-            update(crews)
-            .where(crews.c.id == bindparam("crew_id"))
-            .values(
-                last_lon=bindparam("last_lon"),
-                last_lat=bindparam("last_lat"),
-                last_heading=bindparam("last_heading"),
-                last_seen_at=bindparam("last_seen_at"),
-            ),
-            [{"crew_id": crew_id, **patch} for crew_id, patch in patches.items()],
-        )
-        changes = [
-            [
-                topic("crew", crew_id),
-                {
-                    "patch": {
-                        **patches[crew_id],
-                        "last_seen_at": wire_time(patches[crew_id]["last_seen_at"]),
-                    }
-                },
-            ]
-            for crew_id in sorted(patches)
-        ]
-        ctx.emit("crew.moved", batch_topic("crew"), {"changes": changes})
-    return {"stored": len(rows), "moved": len(newest)}
-
-
-def ingest_readings(ctx: CommandContext, args: dict[str, Any]) -> dict[str, Any]:
-    """Store telemetry, check it for faults, raise or clear alarms, all in this transaction.
-
-    Args: ``readings``: [{asset_id, metric, value, ts?}] (at most :data:`MAX_BATCH`).
-
-    The readings are one bulk insert and one batch event (``asset/*``) whose
-    changes carry each asset's newest values; the service's telemetry monitor
-    (when the processor has one) checks the batch, and any alarms it raises or
-    clears, and the asset statuses they move, commit with the readings, so an
-    alarm is on the bus in the same publish as the reading that caused it.
-    """
     items = _items(args, "readings")
     n = len(items)
     ids: list[int] = [0] * n
-    metrics: list[str] = [""] * n
+    metrics_of: list[str] = [""] * n
     stamps: list[datetime] = [ctx.now] * n
     values: list[float] = [0.0] * n
     isfinite = math.isfinite
-    # One tight loop with exact type checks: this runs for every reading of every batch.
+    # One tight loop with exact type checks: this runs for every reading of a list batch.
     for i, item in enumerate(items):
         asset_id = item.get("asset_id")
         if type(asset_id) is not int:
@@ -205,37 +252,46 @@ def ingest_readings(ctx: CommandContext, args: dict[str, Any]) -> dict[str, Any]
                 )
             stamps[i] = ts
         ids[i] = asset_id
-        metrics[i] = metric
+        metrics_of[i] = metric
         values[i] = cast(float, value)
+    return ReadingBatch.from_lists(ids, metrics_of, stamps, values)
+
+
+def ingest_readings(ctx: CommandContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Store telemetry, check it for faults, raise or clear alarms, all in this transaction.
+
+    Args: ``readings``: [{asset_id, metric, value, ts?}], or ``columns`` with
+    ``asset_id``, ``metric`` (indexes into ``metrics``, a list of names),
+    ``ts`` and ``value`` (at most :data:`MAX_BATCH` either way).
+
+    The readings are one block and one batch event (``asset/*``) carrying the
+    newest value per (asset, metric) of the batch; the service's telemetry
+    monitor (when the processor has one) checks the batch, and any alarms it
+    raises or clears, and the asset statuses they move, commit with the
+    readings, so an alarm is on the bus in the same publish as the reading
+    that caused it.
+    """
+    batch = _reading_batch(ctx, args)
     monitor = monitor_of(ctx.session)
-    unique = set(ids)
+    unique = set(np.unique(batch.asset_id).tolist())
     if monitor is not None:
-        _refuse_unknown(unique, monitor.known_assets(ctx.session, unique), "asset")
+        found = monitor.known_assets(ctx.session, unique)
     else:
-        _missing(ctx, Asset, unique, "asset")
-    store_readings(ctx.session, ids, metrics, stamps, values)
-    latest: dict[int, dict[str, tuple[datetime, float]]] = {}
-    for asset_id, metric, ts, value in zip(ids, metrics, stamps, values, strict=True):
-        per_asset = latest.get(asset_id)
-        if per_asset is None:
-            latest[asset_id] = {metric: (ts, value)}
-            continue
-        current = per_asset.get(metric)
-        # ">=": the later of two equal timestamps wins, as in the snapshot query.
-        if current is None or ts >= current[0]:
-            per_asset[metric] = (ts, value)
-    wire: dict[datetime, str] = {}  # a batch usually shares a few timestamps: format each once
-    changes: list[list[Any]] = []
-    for asset_id in sorted(latest):
-        body: dict[str, list[Any]] = {}
-        for metric, (ts, value) in latest[asset_id].items():
-            text = wire.get(ts)
-            if text is None:
-                text = wire[ts] = wire_time(ts)
-            body[metric] = [text, value]
-        changes.append([topic("asset", asset_id), {"readings": body}])
-    ctx.emit("asset.readings", batch_topic("asset"), {"changes": changes})
-    alarms = 0
-    if monitor is not None:
-        alarms = monitor.observe(ctx, ids, metrics, stamps, values)
-    return {"stored": n, "assets": len(latest), "alarm_changes": alarms}
+        found = set(ctx.session.scalars(select(Asset.id).where(Asset.id.in_(unique))))
+    _refuse_unknown(unique, found, "asset")
+    store_readings(ctx.session, batch)
+    newest = batch.newest()
+    body = {
+        "metrics": list(batch.metrics),
+        **encode_columns(
+            {
+                "id": (READING_COLUMNS["id"], newest.asset_id),
+                "metric": (READING_COLUMNS["metric"], newest.metric),
+                "ts": (READING_COLUMNS["ts"], newest.ts),
+                "value": (READING_COLUMNS["value"], newest.value),
+            }
+        ),
+    }
+    ctx.emit("asset.readings", batch_topic("asset"), {"reading_columns": body})
+    alarms = monitor.observe(ctx, batch) if monitor is not None else 0
+    return {"stored": len(batch), "assets": len(unique), "alarm_changes": alarms}

@@ -9,12 +9,13 @@ from typing import Any
 from pyproj import Geod
 from sqlalchemy import select
 
-from backend.db.models import Alarm, Asset, AssetEvent, AssetReading, Crew, Event, Issue, Job
+from backend.db.models import Alarm, Asset, AssetEvent, Crew, Event, Issue, Job
 from backend.protocol.topics import topic
 from backend.service.auth import CommandError
 from backend.service.context import CommandContext, arg, get_row
 from backend.service.entities import entity_state, row_state
 from backend.service.handlers_assets import asset_position
+from backend.service.readings import recent_readings
 
 MAX_LIMIT = 5000
 #: Citizen reports within this many metres show in an asset's history.
@@ -60,29 +61,18 @@ def get_asset_history(ctx: CommandContext, args: dict[str, Any]) -> dict[str, An
     since = arg(args, "since", datetime, required=False)
     metric = arg(args, "metric", str, required=False)
     history = select(AssetEvent).where(AssetEvent.asset_id == asset.id)
-    readings = select(AssetReading.metric, AssetReading.ts, AssetReading.value).where(
-        AssetReading.asset_id == asset.id
-    )
     t = topic("asset", asset.id)
     bus = select(Event).where(Event.topic == t)
     if since is not None:
         history = history.where(AssetEvent.ts >= since)
-        readings = readings.where(AssetReading.ts >= since)
         bus = bus.where(Event.ts >= since)
-    if metric is not None:
-        readings = readings.where(AssetReading.metric == metric)
     s = ctx.session
     return {
         "asset": entity_state(s, asset),
         "events": [
             row_state(e) for e in s.scalars(history.order_by(AssetEvent.ts.desc()).limit(limit))
         ],
-        "readings": [
-            [m, ts, v]
-            for m, ts, v in s.execute(
-                readings.order_by(AssetReading.ts.desc(), AssetReading.id.desc()).limit(limit)
-            )
-        ],
+        "readings": recent_readings(s, asset.id, metric, since, limit),
         "timeline": [_event_map(e) for e in s.scalars(bus.order_by(Event.seq.desc()).limit(limit))],
         "jobs": _asset_jobs(ctx, asset.id, since, limit),
         "alarms": _asset_alarms(ctx, asset.id, since, limit),

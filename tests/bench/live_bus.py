@@ -6,7 +6,8 @@ Runs ``main.py backend`` on a fresh database (a temporary SQLite file, or a
 throw-away schema in the PostgreSQL at ``--db``/``--pg``) and 4 subscriber
 processes, each a real :class:`console.live.LiveClient` replica. A producer
 pushes entity changes through commands (``update_crew_positions`` and
-``ingest_readings``, alternating); an *update* is one entity change (one
+``ingest_readings``, alternating, as columns: see
+:mod:`backend.protocol.columns`); an *update* is one entity change (one
 asset's new reading, one crew's new position), whatever the batching:
 
 1. paced at ``--rate`` updates/s for ``--seconds``, ``--paced-batch`` updates
@@ -51,6 +52,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from backend.db.engine import make_engine  # noqa: E402
 from backend.db.migrate import upgrade  # noqa: E402
 from backend.protocol.client import CommandClient  # noqa: E402
+from backend.protocol.columns import micros_now, positions_columns, readings_columns  # noqa: E402
 from backend.protocol.envelope import pack, unpack  # noqa: E402
 from backend.service.entities import consistent_snapshot  # noqa: E402
 from console.live import LiveClient  # noqa: E402
@@ -81,9 +83,17 @@ class TimedClient(LiveClient):
                 if e["seq"] in self._applied:
                     self.applied_twice += 1
                 self._applied.add(e["seq"])
-                changes = e["body"].get("changes")
-                count = len(changes) if isinstance(changes, list) else 1
+                count = changes_in(e["body"])
                 self.timing.append((e["seq"], now - e["ts"].timestamp(), count))
+
+
+def changes_in(body: dict[str, Any]) -> int:
+    """How many entity changes an event body carries (a columnar batch: its rows)."""
+    for key in ("reading_columns", "patch_columns"):
+        if key in body:
+            return int(body[key]["n"])
+    changes = body.get("changes")
+    return len(changes) if isinstance(changes, list) else 1
 
 
 def subscriber(pub: str, ready: Any, final_seq: Any, out: Any, truth_file: str) -> None:
@@ -131,36 +141,29 @@ def produce(
             if rate is not None and updates > rate * elapsed:
                 time.sleep(0.001)
                 continue
-            now = datetime.now(UTC)
+            now = micros_now()
             if i % 2:
                 n = min(per_command, CREWS)
                 base = (i * n) % CREWS
+                crews = (base + np.arange(n)) % CREWS + 1
                 args = {
-                    "positions": [
-                        {
-                            "crew_id": (base + c) % CREWS + 1,
-                            "lon": 24.9 + (i % 1000) / 1e5,
-                            "lat": 60.2,
-                            "ts": now,
-                        }
-                        for c in range(n)
-                    ]
+                    "columns": positions_columns(
+                        crews,
+                        np.full(n, now),
+                        np.full(n, 24.9 + (i % 1000) / 1e5),
+                        np.full(n, 60.2),
+                    )
                 }
                 reply = client.command("update_crew_positions", args)
             else:
                 n = min(per_command, ASSETS)
                 base = (i * n) % ASSETS
+                assets = (base + np.arange(n)) % ASSETS + 1
                 value = 4.2 + 0.05 * math.sin(i)
                 args = {
-                    "readings": [
-                        {
-                            "asset_id": (base + a) % ASSETS + 1,
-                            "metric": "pressure",
-                            "value": value,
-                            "ts": now,
-                        }
-                        for a in range(n)
-                    ]
+                    "columns": readings_columns(
+                        assets, ["pressure"], np.zeros(n), np.full(n, now), np.full(n, value)
+                    )
                 }
                 reply = client.command("ingest_readings", args)
             seq = int(reply["seq"])

@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.db.models import AssetReading, CommandLog, Crew, CrewPosition, Event, Issue, Job
-from backend.protocol.state import apply_event
+from backend.db.models import CommandLog, Crew, Event, Issue, Job
+from backend.protocol.columns import positions_columns, readings_columns, to_micros
+from backend.protocol.state import apply_event, expand
 from backend.service.entities import consistent_snapshot
 from backend.service.processor import CommandProcessor, Outcome
+from backend.service.readings import stored_counts
 from tests.backend.service.seed import seed_city
 
 
@@ -135,11 +138,11 @@ def test_crew_positions_batch(processor: CommandProcessor, sessions: sessionmake
     with sessions() as s:
         crew = s.get(Crew, 1)
         assert crew is not None and crew.last_lon == 24.96 and crew.last_seen_at == batch[1]["ts"]
-        assert s.scalar(select(func.count()).select_from(CrewPosition)) == 4
+        assert stored_counts(s.connection()).positions == 4
     # One batch event for the whole command, one change per crew that moved.
     (moved,) = events(sessions)
     assert (moved.type, moved.topic) == ("crew.moved", "crew/*")
-    assert [t for t, _ in moved.body["changes"]] == ["crew/1", "crew/2"]
+    assert [t for t, _ in expand(moved.topic, moved.body)] == ["crew/1", "crew/2"]
     refused = run(
         processor,
         "update_crew_positions",
@@ -150,7 +153,7 @@ def test_crew_positions_batch(processor: CommandProcessor, sessions: sessionmake
     wrong = run(processor, "update_crew_positions", "olga", positions=[{"crew_id": "1", "lon": 1}])
     assert wrong.code == "bad_args" and "item 0" in wrong.body["message"]
     with sessions() as s:
-        assert s.scalar(select(func.count()).select_from(CrewPosition)) == 4  # nothing half-written
+        assert stored_counts(s.connection()).positions == 4  # nothing half-written
 
 
 def test_readings_batch_and_history(
@@ -182,7 +185,7 @@ def test_readings_batch_and_history(
     )
     assert nan.code == "bad_args"
     with sessions() as s:
-        assert s.scalar(select(func.count()).select_from(AssetReading)) == 3
+        assert stored_counts(s.connection()).raw == 3
     history = ok(run(processor, "get_asset_history", "olga", key=None, asset_id=1))
     assert history["asset"]["latest"]["pressure"][1] == 4.3
     assert [r[2] for r in history["readings"]] == [4.3, 4.1]
@@ -190,7 +193,7 @@ def test_readings_batch_and_history(
     assert all(e["type"] != "asset.readings" for e in history["timeline"])
     (batch,) = [e for e in events(sessions) if e.type == "asset.readings"]
     assert batch.topic == "asset/*"
-    assert dict(batch.body["changes"])["asset/1"]["readings"]["pressure"][1] == 4.3
+    assert dict(expand(batch.topic, batch.body))["asset/1"]["readings"]["pressure"][1] == 4.3
     assert run(processor, "get_asset_history", "olga", key=None, asset_id=999).code == "not_found"
 
 
@@ -290,3 +293,52 @@ def test_old_idempotency_keys_are_pruned(
     assert processor.prune_command_log(timedelta(hours=24)) == 1
     with sessions() as s:
         assert [c.key for c in s.scalars(select(CommandLog))] == ["new"]
+
+
+def test_columnar_batches_store_publish_and_refuse_like_lists(
+    processor: CommandProcessor, sessions: sessionmaker[Session]
+) -> None:
+    t = to_micros(datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
+    cols = readings_columns(
+        np.array([1, 2, 1]),
+        ["pressure", "temp"],
+        np.array([0, 1, 0]),
+        np.array([t, t, t + 1_000_000]),
+        np.array([4.1, 40.0, 4.3]),
+    )
+    assert ok(run(processor, "ingest_readings", "olga", columns=cols))["stored"] == 3
+    (batch,) = [e for e in events(sessions) if e.type == "asset.readings"]
+    assert dict(expand(batch.topic, batch.body)) == {
+        "asset/1": {"readings": {"pressure": ["2026-03-01T09:00:01.000000Z", 4.3]}},
+        "asset/2": {"readings": {"temp": ["2026-03-01T09:00:00.000000Z", 40.0]}},
+    }
+    bad = dict(cols, metrics=["pressure"])
+    assert "metric index" in run(processor, "ingest_readings", "olga", columns=bad).body["message"]
+    nan = readings_columns(
+        np.array([1, 1]), ["p"], np.zeros(2), np.full(2, t), np.array([1, np.nan])
+    )
+    refused = run(processor, "ingest_readings", "olga", columns=nan)
+    assert refused.code == "bad_args" and refused.body["details"] == {"index": 1}
+    late = readings_columns(np.array([1]), ["p"], np.zeros(1), np.array([2**62]), np.ones(1))
+    assert (
+        "ts out of range" in run(processor, "ingest_readings", "olga", columns=late).body["message"]
+    )
+    unknown = readings_columns(np.array([999]), ["p"], np.zeros(1), np.array([t]), np.ones(1))
+    assert run(processor, "ingest_readings", "olga", columns=unknown).code == "not_found"
+    garbled = {"n": 1, "cols": {"asset_id": ["i8", "AAAA"]}}
+    assert run(processor, "ingest_readings", "olga", columns=garbled).code == "bad_args"
+    positions = positions_columns(
+        np.array([2, 1, 2]), np.array([t, t, t - 1]), np.array([24.9, 24.8, 0.0]), np.full(3, 60.2)
+    )
+    assert ok(run(processor, "update_crew_positions", "olga", columns=positions)) == {
+        "stored": 3,
+        "moved": 2,
+    }
+    with sessions() as s:
+        crew = s.get(Crew, 2)
+        assert crew is not None and crew.last_lon == 24.9 and crew.last_heading is None
+        assert stored_counts(s.connection()).raw == 3  # the refused batches wrote nothing
+    outside = positions_columns(np.array([1]), np.array([t]), np.array([181.0]), np.zeros(1))
+    assert (
+        "WGS84" in run(processor, "update_crew_positions", "olga", columns=outside).body["message"]
+    )

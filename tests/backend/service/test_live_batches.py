@@ -6,12 +6,12 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from backend.db.models import AssetReading
 from backend.protocol.client import CommandClient
 from backend.service.entities import consistent_snapshot
+from backend.service.readings import stored_counts
 from console.live import LiveClient
 from tests.backend.service.helpers import Backend, command_until_answered, running_backend
 from tests.backend.service.seed import seed_city
@@ -107,7 +107,7 @@ def test_kill_9_mid_batched_burst_keeps_every_replica_equal_to_the_database(
 
         def stored() -> int:
             with Session(engine) as s:
-                return int(s.scalar(select(func.count()).select_from(AssetReading)) or 0)
+                return stored_counts(s.connection()).raw
 
         assert _wait(lambda: stored() >= per * rounds // 6, 120)
         backend.kill9()

@@ -1,14 +1,24 @@
-"""Telemetry storage: bulk inserts read back like ORM rows; compaction keeps queryable hours."""
+"""Telemetry storage: blocks as written, sealed segments, hourly aggregates; all read back."""
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.db.models import AssetReading, AssetReadingHourly
-from backend.service.readings import compact_readings, reading_series, store_readings
+from backend.db.columnar import ReadingBatch
+from backend.db.models import AssetReadingHourly
+from backend.service.readings import (
+    compact_readings,
+    latest_readings,
+    reading_series,
+    recent_readings,
+    seal_readings,
+    store_readings,
+    stored_counts,
+)
 from tests.backend.service.seed import seed_city
 
 HOUR0 = datetime(2026, 1, 10, 6, 0, tzinfo=UTC)
@@ -17,21 +27,60 @@ HOUR0 = datetime(2026, 1, 10, 6, 0, tzinfo=UTC)
 def _store(sessions: sessionmaker[Session], rows: list[tuple[int, str, datetime, float]]) -> None:
     with sessions.begin() as s:
         a, m, t, v = (list(c) for c in zip(*rows, strict=True))
-        store_readings(s, a, m, t, v)
+        store_readings(s, ReadingBatch.from_lists(a, m, t, v))
 
 
-def test_bulk_insert_reads_back_exact_times(
+def _counts(sessions: sessionmaker[Session]) -> tuple[int, int, int]:
+    with sessions() as s:
+        c = stored_counts(s.connection())
+    return c.unsealed, c.sealed, c.hourly
+
+
+def test_a_batch_reads_back_exact_times_from_every_tier(
     engine: Engine, sessions: sessionmaker[Session]
 ) -> None:
     seed_city(engine)
-    helsinki = HOUR0.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Helsinki"))
+    helsinki = HOUR0.astimezone(zoneinfo.ZoneInfo("Europe/Helsinki")) + timedelta(microseconds=7)
     _store(sessions, [(1, "pressure", helsinki, 4.2), (1, "we\tird\\name", HOUR0, 1.5)])
+    expected = [["pressure", HOUR0 + timedelta(microseconds=7), 4.2], ["we\tird\\name", HOUR0, 1.5]]
+    for sealed in (False, True):
+        with sessions() as s:
+            assert recent_readings(s, 1) == expected
+            assert (
+                recent_readings(s, 1, metric="pressure", since=HOUR0 + timedelta(seconds=1)) == []
+            )
+            assert recent_readings(s, 2) == []
+            latest = latest_readings(s.connection())
+        assert latest == {1: {"pressure": (expected[0][1], 4.2), "we\tird\\name": (HOUR0, 1.5)}}
+        if not sealed:
+            assert _counts(sessions) == (2, 0, 0)
+            # The hour is not over yet: nothing to seal.
+            assert seal_readings(engine, now=HOUR0 + timedelta(minutes=59)).blocks == 0
+            done = seal_readings(engine, now=HOUR0 + timedelta(hours=1))
+            assert (done.blocks, done.readings, done.segments) == (1, 2, 2)
+            assert _counts(sessions) == (0, 2, 0)
+
+
+def test_equal_times_go_to_the_later_write_in_every_tier(
+    engine: Engine, sessions: sessionmaker[Session]
+) -> None:
+    seed_city(engine)
+    _store(sessions, [(1, "pressure", HOUR0, 1.0), (1, "pressure", HOUR0, 2.0)])
+    _store(
+        sessions, [(1, "pressure", HOUR0, 3.0), (1, "pressure", HOUR0 - timedelta(hours=2), 9.0)]
+    )
     with sessions() as s:
-        got = s.execute(select(AssetReading.metric, AssetReading.ts, AssetReading.value)).all()
-        assert sorted(got) == sorted([("pressure", HOUR0, 4.2), ("we\tird\\name", HOUR0, 1.5)])
-        # Range queries compare like ORM-written rows.
-        assert s.scalar(select(func.count()).where(AssetReading.ts >= HOUR0)) == 2
-        assert s.scalar(select(func.count()).where(AssetReading.ts > HOUR0)) == 0
+        assert latest_readings(s.connection())[1]["pressure"] == (HOUR0, 3.0)
+    seal_readings(engine, now=HOUR0 + timedelta(hours=1))
+    _store(sessions, [(1, "pressure", HOUR0, 4.0)])  # a late reading for a sealed hour
+    with sessions() as s:
+        assert latest_readings(s.connection())[1]["pressure"] == (HOUR0, 4.0)
+        assert [r[2] for r in recent_readings(s, 1)] == [4.0, 3.0, 2.0, 1.0, 9.0]
+    seal_readings(engine, now=HOUR0 + timedelta(hours=1))
+    with sessions() as s:
+        assert latest_readings(s.connection())[1]["pressure"] == (HOUR0, 4.0)
+        assert [r[2] for r in recent_readings(s, 1)] == [4.0, 3.0, 2.0, 1.0, 9.0]
+        assert [p["value"] for p in reading_series(s, 1, "pressure")] == [9.0, 1.0, 2.0, 3.0, 4.0]
 
 
 def test_compaction_folds_old_hours_and_keeps_them_queryable(
@@ -50,13 +99,14 @@ def test_compaction_folds_old_hours_and_keeps_them_queryable(
     now = recent + timedelta(hours=1)
     done = compact_readings(engine, now=now, keep=timedelta(days=7))
     assert (done.hours, done.raw_rows, done.hourly_rows) == (3, 36, 6)
+    assert _counts(sessions) == (0, 1, 36)  # the recent one stays raw
     with sessions() as s:
-        assert s.scalar(select(func.count()).select_from(AssetReading)) == 1  # the recent one
         first = s.get(AssetReadingHourly, (1, "pressure", HOUR0))
         assert first is not None and first.count == 6
         assert (first.min, first.max) == (4.0, 4.5)
         assert abs(first.mean - 4.25) < 1e-9
         series = reading_series(s, 1, "pressure")
+        assert latest_readings(s.connection())[1]["pressure"] == (recent, 9.0)
     assert [p["ts"] for p in series] == [HOUR0 + timedelta(hours=h) for h in range(3)] + [recent]
     assert series[-1] == {"ts": recent, "value": 9.0, "min": 9.0, "max": 9.0, "count": 1}
     # Nothing left to do; a late reading for a compacted hour merges into it.
@@ -69,3 +119,4 @@ def test_compaction_folds_old_hours_and_keeps_them_queryable(
         assert abs(merged.mean - (4.25 * 6 + 10.0) / 7) < 1e-9
         since = reading_series(s, 1, "pressure", since=HOUR0 + timedelta(hours=1))
     assert len(since) == 3
+    assert _counts(sessions) == (0, 1, 37)

@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 
 from backend.db.engine import make_engine
 from backend.db.migrate import upgrade
-from backend.db.models import AssetReading, Crew, CrewPosition, Event
+from backend.db.models import Crew, Event
 from backend.demo_city.generate import build_demo_city
+from backend.service.readings import stored_counts
 from tests.backend.service.helpers import running_backend
 
 
@@ -34,13 +35,13 @@ def test_simulated_city_moves_through_the_command_api(tmp_path: Path) -> None:
                     .select_from(Event)
                     .where(Event.seq > start_seq, Event.type.like("job.%"))
                 )
-                readings = conn.scalar(select(func.count()).select_from(AssetReading))
+                readings = stored_counts(conn).raw
             if statuses and readings:
                 break
             time.sleep(1)
     with engine.connect() as conn:
         actors = set(conn.scalars(select(Event.actor).where(Event.seq > start_seq)).all())
-        positions = conn.scalar(select(func.count()).select_from(CrewPosition))
+        positions = stored_counts(conn).positions
         moved = conn.scalar(
             select(func.count()).select_from(Crew).where(Crew.last_seen_at.is_not(None))
         )

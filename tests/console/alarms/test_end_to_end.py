@@ -17,9 +17,11 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine, select
 
+from backend.db.columnar import ReadingBatch
 from backend.db.engine import make_sessionmaker
-from backend.db.models import Alarm, Asset, AssetReading, User
+from backend.db.models import Alarm, Asset, User
 from backend.protocol.client import CommandClient
+from backend.service.readings import store_readings
 from console.alarms.commands import AlarmController, CommandRunner
 from console.alarms.model import AlarmListModel
 from tests.console.dispatch.block_city import running_service
@@ -43,14 +45,14 @@ def _seed(engine: Engine) -> None:
         )
         s.add(pump)
         s.flush()
-        s.add_all(
-            AssetReading(
-                asset_id=pump.id,
-                metric="pressure",
-                ts=NOW - timedelta(minutes=10 * k),
-                value=4.0 - k,
-            )
-            for k in range(3)
+        store_readings(
+            s,
+            ReadingBatch.from_lists(
+                [pump.id] * 3,
+                ["pressure"] * 3,
+                [NOW - timedelta(minutes=10 * k) for k in range(3)],
+                [4.0 - k for k in range(3)],
+            ),
         )
         s.add(
             Alarm(
