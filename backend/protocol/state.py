@@ -61,6 +61,16 @@ def is_columnar(body: dict[str, Any]) -> bool:
     return "reading_columns" in body or "patch_columns" in body
 
 
+def change_count(body: dict[str, Any]) -> int:
+    """How many entity changes an event body carries (a batch: its items or rows)."""
+    for key in ("reading_columns", "patch_columns"):
+        spec = body.get(key)
+        if isinstance(spec, dict) and type(spec.get("n")) is int:
+            return int(spec["n"])
+    changes = body.get("changes")
+    return len(changes) if isinstance(changes, list) else 1
+
+
 def batch_kind(topic: str) -> str:
     """The entity kind of a batch event's topic (``asset/*`` → ``asset``)."""
     return topic[: -len(BATCH_SUFFIX)] if topic.endswith(BATCH_SUFFIX) else topic.partition("/")[0]

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from backend.db.models import BusCursor, Event
 from backend.db.outbox import last_seq
 from backend.protocol.envelope import CHANNEL_DELTAS, deltas, encode, event_map
+from backend.protocol.state import change_count
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +118,7 @@ class OutboxPublisher:
         chunk: list[dict[str, Any]] = []
         weight = 0
         for e in events:
-            changes = e["body"].get("changes")
-            size = len(changes) if isinstance(changes, list) else 1
+            size = change_count(e["body"])
             if chunk and (len(chunk) >= BATCH or weight + size > CHANGES):
                 self._send(chunk)
                 chunk, weight = [], 0

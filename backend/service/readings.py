@@ -139,73 +139,48 @@ def store_positions(session: Session, batch: PositionBatch) -> None:
 
 
 _CREWS = "crews"
-
-
-@dataclass(frozen=True, slots=True)
-class _CrewRows:
-    """A batch of crew rows as one SQL row source: ``FROM {source} WHERE crews.id = {id}``.
-
-    One statement per batch (an UPDATE per crew costs ~3 µs of SQLite plus a
-    parameter conversion each): SQLite reads the rows from one JSON array,
-    PostgreSQL from arrays unnested into a table.
-    """
-
-    source: str
-    id: str
-    ts: str
-    assign: str
-    values: dict[str, Any]
-
-    @classmethod
-    def of(cls, conn: Connection, batch: PositionBatch) -> _CrewRows:
-        heading = [None if h != h else h for h in batch.heading.tolist()]
-        iso = np.datetime_as_string(batch.ts.astype("datetime64[us]"))
-        ids, lon, lat = batch.crew_id.tolist(), batch.lon.tolist(), batch.lat.tolist()
-        if conn.dialect.name == "sqlite":
-            stamps = np.char.replace(iso, "T", " ").tolist()  # UTCDateTime's SQLite text
-            rows = [list(r) for r in zip(ids, lon, lat, heading, stamps, strict=True)]
-            return cls(
-                "json_each(:rows) AS u",
-                "u.value ->> 0",
-                "u.value ->> 4",
-                "last_lon = u.value ->> 1, last_lat = u.value ->> 2, "
-                "last_heading = u.value ->> 3, last_seen_at = u.value ->> 4",
-                {"rows": json.dumps(rows)},
-            )
-        return cls(
-            "unnest(:ids, :lon, :lat, :heading, :ts) AS u(id, lon, lat, heading, ts)",
-            "u.id",
-            "u.ts",
-            "last_lon = u.lon, last_lat = u.lat, last_heading = u.heading, last_seen_at = u.ts",
-            {
-                "ids": ids,
-                "lon": lon,
-                "lat": lat,
-                "heading": heading,
-                "ts": [t + "+00:00" for t in iso.tolist()],
-            },
-        )
-
-
+# A batch's newest position per crew, as a table the UPDATE can join: one statement
+# per batch instead of one per crew. SQLite fills a temporary table (per connection,
+# in memory); PostgreSQL unnests arrays. A crew's last position only moves forward in
+# time: the late rows are counted first (usually none, then no row comes back).
+_SQLITE_MOVES = "crew_moves"
+_SQLITE_TEMP = (
+    f"CREATE TEMP TABLE IF NOT EXISTS {_SQLITE_MOVES} "
+    "(id INTEGER PRIMARY KEY, lon REAL, lat REAL, heading REAL, ts TEXT)"
+)
+_PG_MOVES = "unnest(:id, :lon, :lat, :heading, :ts) AS u(id, lon, lat, heading, ts)"
 _PG_ARRAYS: dict[str, Any] = {
-    "ids": BigInteger(),
+    "id": BigInteger(),
     "lon": Float(),
     "lat": Float(),
     "heading": Float(),
+    "ts": DateTime(timezone=True),
 }
+_SET = "last_lon = u.lon, last_lat = u.lat, last_heading = u.heading, last_seen_at = u.ts"
+_LATE = f"{_CREWS}.last_seen_at > u.ts"
 
 
-def _bind(conn: Connection, sql: str, values: dict[str, Any]) -> Any:
-    """``sql`` with ``values`` bound (PostgreSQL: as typed arrays)."""
-    query = text(sql)
+def _moves_source(conn: Connection, batch: PositionBatch) -> tuple[str, dict[str, Any]]:
+    """``batch`` as a row source named ``u`` and the values to bind to it."""
+    heading = [None if h != h else h for h in batch.heading.tolist()]
+    iso = np.datetime_as_string(batch.ts.astype("datetime64[us]"))
+    ids, lon, lat = batch.crew_id.tolist(), batch.lon.tolist(), batch.lat.tolist()
     if conn.dialect.name == "sqlite":
-        return query.bindparams(**values)
-    return query.bindparams(
-        *(
-            bindparam(k, v, ARRAY(_PG_ARRAYS.get(k, DateTime(timezone=True))))
-            for k, v in values.items()
+        stamps = np.char.replace(iso, "T", " ").tolist()  # UTCDateTime's SQLite text
+        conn.exec_driver_sql(_SQLITE_TEMP)
+        conn.exec_driver_sql(f"DELETE FROM {_SQLITE_MOVES}")
+        conn.exec_driver_sql(
+            f"INSERT INTO {_SQLITE_MOVES} VALUES (?, ?, ?, ?, ?)",
+            list(zip(ids, lon, lat, heading, stamps, strict=True)),
         )
-    )
+        return f"{_SQLITE_MOVES} AS u", {}
+    stamps = [t + "+00:00" for t in iso.tolist()]
+    return _PG_MOVES, {"id": ids, "lon": lon, "lat": lat, "heading": heading, "ts": stamps}
+
+
+def _bind(sql: str, values: dict[str, Any]) -> Any:
+    """``sql`` with ``values`` bound as typed PostgreSQL arrays (none for SQLite)."""
+    return text(sql).bindparams(*(bindparam(k, v, ARRAY(_PG_ARRAYS[k])) for k, v in values.items()))
 
 
 def unknown_crews(conn: Connection, ids: Array) -> list[int]:
@@ -217,7 +192,7 @@ def unknown_crews(conn: Connection, ids: Array) -> list[int]:
         where, values = "id = ANY(:ids)", {"ids": ids.tolist()}
 
     def query(what: str) -> Any:
-        return _bind(conn, f"SELECT {what} FROM {_CREWS} WHERE {where}", values)
+        return text(f"SELECT {what} FROM {_CREWS} WHERE {where}").bindparams(**values)
 
     if conn.scalar(query("count(*)")) == len(ids):
         return []
@@ -227,26 +202,17 @@ def unknown_crews(conn: Connection, ids: Array) -> list[int]:
 def move_crews(conn: Connection, newest: PositionBatch) -> Array:
     """Set crews' last positions from ``newest`` (one row per crew) where newer than theirs.
 
-    Returns the ids of the crews that moved. A late packet moves nothing: the
-    late rows are looked up first (usually none), so no statement returns a
-    row per crew.
+    Returns the ids of the crews that moved (a late packet moves none).
     """
     if not len(newest):
         return np.empty(0, dtype=I8)
-    u = _CrewRows.of(conn, newest)
-    join = f"{_CREWS}.id = {u.id}"
-    late = f"{_CREWS}.last_seen_at > {u.ts}"
-    stale = list(
-        conn.scalars(
-            _bind(
-                conn,
-                f"SELECT {_CREWS}.id FROM {_CREWS} JOIN {u.source} ON {join} WHERE {late}",
-                u.values,
-            )
-        )
-    )
-    update = f"UPDATE {_CREWS} SET {u.assign} FROM {u.source} WHERE {join}"
-    conn.execute(_bind(conn, f"{update} AND NOT coalesce({late}, false)", u.values))
+    source, values = _moves_source(conn, newest)
+    join = f"FROM {_CREWS} JOIN {source} ON {_CREWS}.id = u.id WHERE {_LATE}"
+    stale: list[int] = []
+    if conn.scalar(_bind(f"SELECT count(*) {join}", values)):
+        stale = list(conn.scalars(_bind(f"SELECT {_CREWS}.id {join}", values)))
+    update = f"UPDATE {_CREWS} SET {_SET} FROM {source} WHERE {_CREWS}.id = u.id"
+    conn.execute(_bind(f"{update} AND NOT coalesce({_LATE}, false)", values))
     return newest.crew_id[~np.isin(newest.crew_id, stale)] if stale else newest.crew_id
 
 

@@ -303,8 +303,10 @@ class LiveClient:
 
     def _apply(self, events: list[dict[str, Any]]) -> None:
         result = self.replica.apply(events)
-        if result.changed and self.on_changes:
-            self.on_changes(result.changed, self.replica.seq)
+        if self.on_changes is not None:  # ``changed`` builds topic strings: only for a listener
+            changed = result.changed
+            if changed:
+                self.on_changes(changed, self.replica.seq)
         if result.gap is not None:
             log.info("gap: expected seq %s, got %s: re-snapshot", *result.gap)
             self._request_snapshot()
@@ -339,7 +341,8 @@ class LiveClient:
         self.snapshots += 1
         for events in held:
             result = self.replica.apply(events)
-            changed |= result.changed
+            if self.on_changes is not None:
+                changed |= result.changed
             if result.gap is not None:
                 self._request_snapshot()
                 break
