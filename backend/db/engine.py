@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.config import resolve_db_url
+
+log = logging.getLogger(__name__)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -34,3 +38,61 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit (plain data crosses the bus)."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+class WalCheckpointer:
+    """Checkpoints a SQLite database's write-ahead log from its own thread.
+
+    By default SQLite checkpoints inside the commit that pushes the WAL past
+    1,000 pages: that writer stops to copy pages into the database file and
+    fsync it. A backend committing a few MB/s of telemetry blocks would do so
+    every few commands, and every replica waits behind it. Here automatic
+    checkpoints are off on the engine's connections and this thread runs a
+    PASSIVE checkpoint (which never blocks the writer or readers) every
+    ``every_s`` seconds, on its own connection; :meth:`stop` runs a last,
+    complete one. Nothing to do for PostgreSQL.
+    """
+
+    def __init__(self, engine: Engine, every_s: float = 0.5) -> None:
+        self.engine = engine
+        self.every_s = every_s
+        self.checkpoints = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _no_autocheckpoint)
+            engine.dispose()  # pooled connections reopen without automatic checkpoints
+
+    def start(self) -> WalCheckpointer:
+        """Start checkpointing (SQLite only)."""
+        if self.engine.dialect.name == "sqlite" and self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop the thread and checkpoint what is left."""
+        if self._thread is None:
+            return
+        self._stop.set()
+        self._thread.join(10)
+        self._thread = None
+        self._checkpoint("TRUNCATE")
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            self._checkpoint("PASSIVE")
+
+    def _checkpoint(self, mode: str) -> None:
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql(f"PRAGMA wal_checkpoint({mode})")
+            self.checkpoints += 1
+        except Exception as exc:  # busy or closing: the next turn tries again
+            log.warning("WAL checkpoint failed: %s", exc)
+
+
+def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
+    cursor.close()

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from backend.protocol.columns import readings_columns, to_micros
 from backend.routing.graph import RoadGraph, RoadRecord
 from backend.routing.paths import Router
 from backend.routing.recommend import CrewSpec, JobSpec, RecommendPolicy, recommend
@@ -289,15 +290,25 @@ class CitySimulator:
 
     # -- sensors ------------------------------------------------------------------------------
     def _send_readings(self, now: datetime) -> None:
-        stamp = _wall_now()
-        batch = [
-            {"asset_id": asset_id, "metric": name, "value": value, "ts": stamp}
+        """One period of every sensor, sent as columns in commands of up to 5,000 readings."""
+        stamp = to_micros(_wall_now())
+        rows = [
+            (asset_id, name, value)
             for asset_id, sensor in self.sensors.items()
             for name, value in sensor.sample(now)
         ]
-        for start in range(0, len(batch), 5000):
-            chunk = batch[start : start + 5000]
-            if self._command("ingest_readings", {"readings": chunk}) is not None:
+        names = list(dict.fromkeys(name for _, name, _ in rows))
+        code = {name: i for i, name in enumerate(names)}
+        for start in range(0, len(rows), 5000):
+            chunk = rows[start : start + 5000]
+            columns = readings_columns(
+                np.array([a for a, _, _ in chunk]),
+                names,
+                np.array([code[m] for _, m, _ in chunk]),
+                np.full(len(chunk), stamp),
+                np.array([v for _, _, v in chunk], dtype=float),
+            )
+            if self._command("ingest_readings", {"columns": columns}) is not None:
                 self.stats.readings += len(chunk)
 
     def _maybe_faults(self, now: datetime, dt: float) -> None:

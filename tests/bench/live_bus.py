@@ -4,9 +4,10 @@
 
 Runs ``main.py backend`` on a fresh database (a temporary SQLite file, or a
 throw-away schema in the PostgreSQL at ``--db``/``--pg``) and 4 subscriber
-processes, each a real :class:`console.live.LiveClient` replica. A producer
-pushes entity changes through commands (``update_crew_positions`` and
-``ingest_readings``, alternating, as columns: see
+processes, each a real :class:`console.live.LiveClient` replica. The producer
+pushes entity changes through commands from two feeds at once, as a
+vehicle-position gateway and a telemetry gateway would (``update_crew_positions``
+and ``ingest_readings``, as columns: see
 :mod:`backend.protocol.columns`); an *update* is one entity change (one
 asset's new reading, one crew's new position), whatever the batching:
 
@@ -14,12 +15,13 @@ asset's new reading, one crew's new position), whatever the batching:
    per command (many sensors, small batches): commit-to-replica latency per
    update (the event's ``ts``, taken when its command starts, to the moment a
    replica applies it), p50/p99 over all updates on all 4 replicas;
-2. as fast as one producer goes for ``--seconds``, ``--batch`` updates per
-   command (the simulator's 5,000-reading batches): ``updates_per_s`` = entity
-   updates committed and applied by all 4 replicas per second.
+2. as fast as the two feeds go for ``--seconds``, ``--batch`` updates per
+   command (the simulator's 5,000-reading batches; crews: all 1,000 at once):
+   ``updates_per_s`` = entity updates committed and applied by all 4 replicas
+   per second.
 
-Every update is committed to the database (readings rows, crew positions,
-telemetry detection on) before it is published. Then every replica is
+Every update is committed to the database (telemetry blocks, crew positions
+and last positions, telemetry detection on) before it is published. Then every replica is
 compared with a fresh snapshot from the database (``lost``: entities whose
 state differs; ``duplicated``: seqs applied twice). In the same run, the
 naive design: a plain pyzmq PUB/SUB loop, one message per update encoded from
@@ -37,6 +39,7 @@ import math
 import multiprocessing as mp
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -117,17 +120,19 @@ def subscriber(pub: str, ready: Any, final_seq: Any, out: Any, truth_file: str) 
     )
 
 
-def produce(
-    router: str, seconds: float, rate: float | None, per_command: int, start_index: int
+def feed(
+    router: str, kind: str, seconds: float, rate: float | None, per_command: int
 ) -> tuple[int, int, int]:
-    """Send commands for ``seconds``; returns (updates, first seq, last seq).
+    """One feed's commands for ``seconds``; returns (updates, first seq, last seq).
 
-    Readings are healthy pump pressures that vary (so detection runs but
-    raises nothing); each command touches ``per_command`` distinct entities.
+    ``kind`` "crews" is the vehicles' position gateway (``update_crew_positions``),
+    "sensors" the telemetry gateway (``ingest_readings``: healthy pump pressures
+    that vary, so detection runs but raises nothing); each command touches
+    ``per_command`` distinct entities (crews: at most all of them).
     """
     updates = 0
     first = last = 0
-    i = start_index
+    i = 0
     with CommandClient(router, user="olga", timeout_s=60) as client:
         t0 = time.monotonic()
         while (elapsed := time.monotonic() - t0) < seconds:
@@ -135,10 +140,9 @@ def produce(
                 time.sleep(0.001)
                 continue
             now = micros_now()
-            if i % 2:
+            if kind == "crews":
                 n = min(per_command, CREWS)
-                base = (i * n) % CREWS
-                crews = (base + np.arange(n)) % CREWS + 1
+                crews = (i * n + np.arange(n)) % CREWS + 1
                 args = {
                     "columns": positions_columns(
                         crews,
@@ -150,8 +154,7 @@ def produce(
                 reply = client.command("update_crew_positions", args)
             else:
                 n = min(per_command, ASSETS)
-                base = (i * n) % ASSETS
-                assets = (base + np.arange(n)) % ASSETS + 1
+                assets = (i * n + np.arange(n)) % ASSETS + 1
                 value = 4.2 + 0.05 * math.sin(i)
                 args = {
                     "columns": readings_columns(
@@ -165,6 +168,33 @@ def produce(
             updates += n
             i += 1
     return updates, first, last
+
+
+def produce(
+    router: str, seconds: float, rate: float | None, per_command: int
+) -> tuple[int, int, int]:
+    """Both feeds at once, as two gateways would (each at half of ``rate``).
+
+    Returns (updates, first seq, last seq) over both.
+    """
+    results: list[tuple[int, int, int]] = []
+    share = None if rate is None else rate / 2
+
+    def run(kind: str) -> None:
+        results.append(feed(router, kind, seconds, share, per_command))
+
+    threads = [threading.Thread(target=run, args=(kind,)) for kind in ("crews", "sensors")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if len(results) != len(threads):
+        raise RuntimeError("a feed failed; see the error above")
+    return (
+        sum(r[0] for r in results),
+        min(r[1] for r in results),
+        max(r[2] for r in results),
+    )
 
 
 def naive_subscriber(endpoint: str, count: int, out: Any, ready: Any) -> None:
@@ -237,9 +267,9 @@ def run_bus(url: str, seconds: float, rate: float, paced_batch: int, batch: int)
             p.start()
             procs.append(p)
             ready.wait(120)
-        paced, p_first, p_last = produce(backend.router, seconds, rate, paced_batch, 0)
+        paced, p_first, p_last = produce(backend.router, seconds, rate, paced_batch)
         t_start = time.time()
-        flat, _f_first, f_last = produce(backend.router, seconds, None, batch, 10_001)
+        flat, _f_first, f_last = produce(backend.router, seconds, None, batch)
         final_seq.value = f_last
         seq, truth = consistent_snapshot(engine)
         Path(truth_file).write_bytes(pack({"seq": seq, "entities": dict(truth)}))
