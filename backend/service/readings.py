@@ -207,12 +207,24 @@ def move_crews(conn: Connection, newest: PositionBatch) -> Array:
     if not len(newest):
         return np.empty(0, dtype=I8)
     source, values = _moves_source(conn, newest)
-    join = f"FROM {_CREWS} JOIN {source} ON {_CREWS}.id = u.id WHERE {_LATE}"
-    stale: list[int] = []
-    if conn.scalar(_bind(f"SELECT count(*) {join}", values)):
-        stale = list(conn.scalars(_bind(f"SELECT {_CREWS}.id {join}", values)))
-    update = f"UPDATE {_CREWS} SET {_SET} FROM {source} WHERE {_CREWS}.id = u.id"
-    conn.execute(_bind(f"{update} AND NOT coalesce({_LATE}, false)", values))
+    late_ids = f"SELECT u.id FROM {_CREWS} JOIN {source} ON {_CREWS}.id = u.id WHERE {_LATE}"
+    update = (
+        f"UPDATE {_CREWS} SET {_SET} FROM {source} "
+        f"WHERE {_CREWS}.id = u.id AND NOT coalesce({_LATE}, false)"
+    )
+    if conn.dialect.name == "postgresql":
+        # One round trip, the arrays sent once: every part of a WITH sees the rows as
+        # they were before the statement, so "late" is judged before the update.
+        stale = list(
+            conn.scalars(
+                _bind(f"WITH late AS ({late_ids}), moved AS ({update}) SELECT id FROM late", values)
+            )
+        )
+    else:
+        stale = []
+        if conn.scalar(_bind(f"SELECT count(*) FROM ({late_ids})", values)):
+            stale = list(conn.scalars(_bind(late_ids, values)))
+        conn.execute(_bind(update, values))
     return newest.crew_id[~np.isin(newest.crew_id, stale)] if stale else newest.crew_id
 
 

@@ -334,10 +334,18 @@ def test_columnar_batches_store_publish_and_refuse_like_lists(
         "stored": 3,
         "moved": 2,
     }
+    # Crew 1's packet is older than what the crew last reported: stored, but it moves nothing.
+    later = positions_columns(
+        np.array([1, 2]), np.array([t - 5, t + 5]), np.array([0.0, 25.0]), np.full(2, 60.0)
+    )
+    assert ok(run(processor, "update_crew_positions", "olga", columns=later))["moved"] == 1
     with sessions() as s:
         crew = s.get(Crew, 2)
-        assert crew is not None and crew.last_lon == 24.9 and crew.last_heading is None
+        assert crew is not None and crew.last_lon == 25.0 and crew.last_heading is None
+        first = s.get(Crew, 1)
+        assert first is not None and first.last_lon == 24.8
         assert stored_counts(s.connection()).raw == 3  # the refused batches wrote nothing
+        assert stored_counts(s.connection()).positions == 5
     outside = positions_columns(np.array([1]), np.array([t]), np.array([181.0]), np.zeros(1))
     assert (
         "WGS84" in run(processor, "update_crew_positions", "olga", columns=outside).body["message"]
