@@ -31,16 +31,19 @@ MAX_PAYLOAD = 4 * 1024 * 1024
 
 # Message types.
 DELTAS = "deltas"  # PUB: a batch of committed events, in seq order
-HEARTBEAT = "heartbeat"  # PUB: about once a second, the newest published seq
+HEARTBEAT = "heartbeat"  # PUB: about once a second, the newest published seq, body {"bus": id}
 SNAPSHOT = "snapshot"  # request: body {"prefix": "job/" | "" }
 SNAPSHOT_PART = "snapshot_part"  # reply: body {"entities": [[topic, state], ...]}
-SNAPSHOT_END = "snapshot_end"  # reply: seq = the snapshot's seq, body {"count": n}
+SNAPSHOT_END = "snapshot_end"  # reply: seq = the snapshot's seq, body {"count": n, "bus": id}
 COMMAND = "command"  # request: body {"name", "user", "key", "args"}
 REPLY = "reply"  # reply to a command: body {"result": ..., "replayed": bool}
 ERROR = "error"  # reply: body {"code", "message", "details"}
 STATS = "stats"  # request/reply: the service's counters
 PING = "ping"
 PONG = "pong"
+
+# ``bus`` is the database's bus identity (backend.service.bus_identity); a console reading
+# another one re-snapshots. Backends before it sent none: readers treat it as optional.
 
 #: The frame that prefixes each PUB message, so SUB sockets can filter by channel.
 CHANNEL_DELTAS = b"d"

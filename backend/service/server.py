@@ -10,7 +10,9 @@ PUB messages are two frames ``[channel, envelope]``; a console subscribes to
 (a REQ-style empty delimiter frame is accepted too); every reply carries the
 request's ``msg_id`` as ``parent_id``. A snapshot is answered with
 ``snapshot_part`` messages and a final ``snapshot_end`` whose ``seq`` is the
-snapshot's.
+snapshot's. Heartbeats and ``snapshot_end`` carry the database's bus identity
+(body ``bus``, see :mod:`backend.service.bus_identity`), so a console notices a
+backend that came back on another database.
 
 One thread does everything, so commands are applied one at a time in arrival
 order; a burst of requests is drained first and its events go out together
@@ -32,10 +34,12 @@ from urllib.parse import urlsplit
 import zmq
 from sqlalchemy import Engine
 
+from backend.db.engine import WalCheckpointer
 from backend.protocol import envelope as proto
 from backend.protocol.envelope import Envelope, ProtocolError, decode, encode
 from backend.service.alarms import telemetry_tick
 from backend.service.auth import Authenticator
+from backend.service.bus_identity import bus_identity
 from backend.service.entities import consistent_snapshot
 from backend.service.processor import CommandProcessor, error
 from backend.service.publisher import OutboxPublisher
@@ -107,6 +111,9 @@ class BackendService:
         for s in (self.pub, self.router):
             s.setsockopt(zmq.LINGER, 500)
         self.publisher = OutboxPublisher(engine, self.pub)
+        self.checkpointer = WalCheckpointer(engine)
+        #: The database's bus identity, read by :meth:`bind`.
+        self.bus_id: str | None = None
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -115,10 +122,12 @@ class BackendService:
         self.pub.bind(self.pub_endpoint)
         self.router.bind(self.router_endpoint)
         self.publisher.load_cursor()
+        self.bus_id = bus_identity(self.engine)
         log.info(
-            "backend live: PUB %s, ROUTER %s, resuming after seq %s",
+            "backend live: PUB %s, ROUTER %s, bus %s, resuming after seq %s",
             self.pub_endpoint,
             self.router_endpoint,
+            self.bus_id,
             self.publisher.cursor,
         )
 
@@ -141,6 +150,13 @@ class BackendService:
         gc.collect()
         gc.freeze()
         gc.set_threshold(50_000, 50, 100)
+        self.checkpointer.start()
+        try:
+            self._serve()
+        finally:
+            self.checkpointer.stop()
+
+    def _serve(self) -> None:
         poller = zmq.Poller()
         poller.register(self.router, zmq.POLLIN)
         next_beat = time.monotonic()
@@ -301,6 +317,12 @@ class BackendService:
             )
             return
         self.counters["snapshots"] += 1
+        if seq > self.publisher.cursor:
+            # Committed but not yet published (another writer, or events published at
+            # the end of this drain): send them first, so the bus announces the
+            # snapshot's seq before the snapshot arrives and a console can tell a later
+            # backend on a rewound database by its lower heartbeat seq.
+            self._publish()
         for start in range(0, len(entities), SNAPSHOT_CHUNK):
             chunk = [[t, s] for t, s in entities[start : start + SNAPSHOT_CHUNK]]
             self._reply(
@@ -316,7 +338,7 @@ class BackendService:
             route,
             Envelope(
                 proto.SNAPSHOT_END,
-                {"count": len(entities), "prefix": prefix},
+                {"count": len(entities), "prefix": prefix, "bus": self.bus_id},
                 seq=seq,
                 parent_id=request.msg_id,
             ),
@@ -388,6 +410,7 @@ class BackendService:
                 # Enough for a status bar; the full counters come from a ``stats`` request.
                 "bad_input": self.counters["bad_input"],
                 "errors": self.counters["internal_errors"] + self.counters["publish_errors"],
+                "bus": self.bus_id,
             },
             seq=self.publisher.cursor,
         )

@@ -6,6 +6,10 @@ and apply the held deltas after the snapshot's seq. Afterwards:
 
 * a gap in the deltas (or a heartbeat announcing a seq the replica has not
   seen) triggers a fresh snapshot;
+* so does a backend that came back on another database: a heartbeat with a
+  bus identity other than the snapshot's (a fresh database), or with a seq
+  below the highest this bus has already announced (a restore from an older
+  backup keeps the identity but rewinds the seqs);
 * silence longer than ``stale_after`` marks the link *stale* (the last
   picture stays, marked stale); longer than ``reconnect_after`` makes the
   client drop and reopen both sockets and re-snapshot (*reconnecting*) until
@@ -119,6 +123,8 @@ class LiveClient:
         self.snapshots = 0
         self.reconnects = 0
         self.bad_messages = 0
+        #: Re-snapshots because the backend came back on another or a rewound database.
+        self.bus_resets = 0
         self._ctx = zmq.Context()
         self._outbox: queue.Queue[tuple[Envelope, Future[Envelope]]] = queue.Queue()
         self._wake_r, self._wake_w = os.pipe()
@@ -135,6 +141,14 @@ class LiveClient:
         self._held: list[list[dict[str, Any]]] = []
         self._pending: dict[str, tuple[Future[Envelope], float]] = {}
         self._reconnecting = False
+        #: The bus identity of the loaded snapshot (None from a backend that sends none).
+        self._bus: str | None = None
+        #: The highest seq heard on the PUB stream (heartbeats and deltas). Not the
+        #: replica's seq: a snapshot travels on another connection than the heartbeats,
+        #: so a heartbeat sent before a snapshot can arrive after it, with a lower seq.
+        #: On one PUB stream seqs only grow, across backend restarts on one database too
+        #: (a restarted backend publishes its backlog before its first heartbeat).
+        self._bus_seq = 0
 
     # -- public API (any thread) ---------------------------------------------------
 
@@ -286,20 +300,39 @@ class LiveClient:
             log.warning("dropping a bad PUB message: %s", exc.message)
             return
         self._last_heard = time.monotonic()
+        if events:
+            # Deltas may repeat older seqs (a restarted backend re-sends a few): only
+            # heartbeats are checked against this, never deltas.
+            self._bus_seq = max(self._bus_seq, int(events[-1]["seq"]))
         if self._snap_id is not None:
             if events:
                 self._held.append(events)
             return
         if events is not None:
             self._apply(events)
-        elif message.type == proto.HEARTBEAT and (message.seq or 0) > self.replica.seq:
+        elif message.type == proto.HEARTBEAT:
+            self._on_heartbeat(message)
+        self._update_health()
+
+    def _on_heartbeat(self, beat: Envelope) -> None:
+        """Re-snapshot when the heartbeat shows a lost delta or another (or rewound) database."""
+        seq = beat.seq
+        bus = beat.body.get("bus")
+        if isinstance(bus, str) and self._bus is not None and bus != self._bus:
+            log.info("bus %s replaced bus %s (another database): re-snapshot", bus, self._bus)
+            self.bus_resets += 1
+            self._request_snapshot()
+        elif seq is not None and seq < self._bus_seq:
+            log.info("bus rewound from seq %s to %s: re-snapshot", self._bus_seq, seq)
+            self.bus_resets += 1
+            self._request_snapshot()
+        elif seq is not None and seq > self.replica.seq:
             # Everything up to the heartbeat's seq was sent before it: we lost some.
-            log.info(
-                "heartbeat at seq %s, replica at %s: re-snapshot", message.seq, self.replica.seq
-            )
+            log.info("heartbeat at seq %s, replica at %s: re-snapshot", seq, self.replica.seq)
             self.replica.gaps += 1
             self._request_snapshot()
-        self._update_health()
+        if seq is not None:
+            self._bus_seq = seq  # after a reset, the new bus's seqs are the measure
 
     def _apply(self, events: list[dict[str, Any]]) -> None:
         result = self.replica.apply(events)
@@ -322,6 +355,8 @@ class LiveClient:
             if reply.type == proto.SNAPSHOT_PART:
                 self._snap_parts.extend(reply.body.get("entities", []))
             elif reply.type == proto.SNAPSHOT_END:
+                bus = reply.body.get("bus")
+                self._bus = bus if isinstance(bus, str) else None
                 self._finish_snapshot(int(reply.seq or 0))
             else:  # an error (e.g. database down): try again after the timeout
                 log.warning("snapshot refused: %s", reply.body.get("message"))

@@ -1,40 +1,72 @@
-"""Run the real backend as a subprocess on free ports, for tests that need real processes."""
+"""Run the real backend as a subprocess on free ports, for tests that need real processes.
+
+Ports: the backend needs two neighbours (PUB on P, ROUTER on P+1) and must bind them
+itself, so a test can only pick ports that look free and hope they stay so. Two things
+make that safe enough: ports are picked *below* the kernel's ephemeral range, where no
+outgoing connection can take them (another test's client, or a console reconnecting to
+a dead backend, which on Linux can even connect to itself: TCP self-connect), and a
+backend that still finds a port taken is started again (on new ports when the test let
+the helper choose, on the same ones after a pause when it asked for a port).
+"""
 
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from backend.protocol.client import BusTimeout, CommandClient
 
 ROOT = Path(__file__).resolve().parents[3]
 #: The machine may be busy (other test runs): start-up gets a generous allowance.
 START_TIMEOUT = 60.0
+#: Starts of a backend whose port turned out to be taken, before giving up.
+BIND_ATTEMPTS = 5
+#: What the backend prints when a port is taken (libzmq's EADDRINUSE text).
+PORT_TAKEN = "Address already in use"
+#: Not seeded by the tests: parallel runs must not walk the same ports in step.
+_random = random.SystemRandom()
+
+
+def _port_range() -> range:
+    """Ports to pick from: below the ephemeral range (see the module docstring)."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768  # Linux's default; macOS and Windows start higher still
+    return range(20000, low - 1) if low > 24000 else range(10000, 65534)
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def free_port_pair() -> int:
     """A port P with P and P+1 both free on 127.0.0.1 (PUB and ROUTER)."""
-    for _ in range(100):
-        with socket.socket() as a:
-            a.bind(("127.0.0.1", 0))
-            port = a.getsockname()[1]
-            if port >= 65535:
-                continue
-            with socket.socket() as b:
-                try:
-                    b.bind(("127.0.0.1", port + 1))
-                except OSError:
-                    continue
-        return port
-    raise RuntimeError("no free port pair")
+    ports = _port_range()
+    for _ in range(200):
+        port = _random.choice(ports)
+        if _bindable(port) and _bindable(port + 1):
+            return port
+    raise RuntimeError(f"no free port pair in {ports}")
+
+
+class PortTaken(RuntimeError):
+    """The backend could not bind its ports: someone else holds one."""
 
 
 def command_until_answered(client: CommandClient, name: str, args: dict[str, Any], key: str) -> int:
@@ -58,14 +90,43 @@ class Backend:
     ) -> None:
         self.db_url = db_url
         self.extra = extra or []
-        self.port = port or free_port_pair()
-        self.pub = f"tcp://127.0.0.1:{self.port}"
-        self.router = f"tcp://127.0.0.1:{self.port + 1}"
+        #: Asked-for ports are kept across retries (a restart must come back where it was).
+        self.fixed_port = port is not None
+        self._use(port or free_port_pair())
         self.proc: subprocess.Popen[bytes] | None = None
+        self._stderr: IO[bytes] | None = None
+
+    def _use(self, port: int) -> None:
+        self.port = port
+        self.pub = f"tcp://127.0.0.1:{port}"
+        self.router = f"tcp://127.0.0.1:{port + 1}"
 
     def start(self) -> Backend:
-        """Start the process and wait until it answers a ping."""
+        """Start the process and wait until it answers a ping (retried if a port is taken)."""
+        for attempt in range(1, BIND_ATTEMPTS + 1):
+            try:
+                return self._start_once()
+            except PortTaken:
+                if attempt == BIND_ATTEMPTS:
+                    raise
+                if self.fixed_port:
+                    time.sleep(0.5 * attempt)  # e.g. a dying process still holds it
+                else:
+                    self._use(free_port_pair())
+        raise AssertionError("unreachable")
+
+    def stderr_tail(self, limit: int = 2000) -> str:
+        """The end of what the process wrote to stderr."""
+        if self._stderr is None:
+            return ""
+        self._stderr.seek(0)
+        return self._stderr.read().decode(errors="replace")[-limit:]
+
+    def _start_once(self) -> Backend:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        # A file, not a pipe: nobody reads a running backend's log, and a full pipe
+        # would block its logging (and so the backend) in a long test.
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -80,22 +141,25 @@ class Backend:
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self._stderr,
         )
         deadline = time.monotonic() + START_TIMEOUT
         with CommandClient(self.router, timeout_s=1.0, retries=0) as probe:
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(
-                        f"backend exited: {self.proc.stderr.read().decode()[-2000:]}"
-                    )  # type: ignore[union-attr]
+                    tail = self.stderr_tail()
+                    if PORT_TAKEN in tail:
+                        raise PortTaken(f"backend on port {self.port}: {tail}")
+                    raise RuntimeError(f"backend exited: {tail}")
                 try:
                     probe.request("ping")
                     return self
                 except BusTimeout:
                     probe.socket.close(linger=0)
                     probe.socket = probe._open()
-        raise RuntimeError("backend did not answer within the start-up allowance")
+        self.proc.kill()
+        self.proc.wait(10)
+        raise RuntimeError(f"backend did not answer within {START_TIMEOUT} s: {self.stderr_tail()}")
 
     def kill9(self) -> None:
         """SIGKILL: no clean-up, no last publish."""
