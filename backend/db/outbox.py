@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from backend.db.models import Event, EventCounter
@@ -30,14 +30,25 @@ class NewEvent:
     ts: datetime | None = None
 
 
+_COUNTER = cast(Table, EventCounter.__table__)
+_EVENTS = cast(Table, Event.__table__)
+
+
 def _reserve(session: Session, count: int) -> int:
     """Reserve ``count`` sequence numbers; return the first. Locks the counter row."""
-    last = session.execute(
-        update(EventCounter)
-        .where(EventCounter.id == 1)
-        .values(last_seq=EventCounter.last_seq + count)
-        .returning(EventCounter.last_seq)
-    ).scalar_one_or_none()
+    # Core statements on the session's connection: every command runs this, and the
+    # ORM's statement handling cost more than the database's work.
+    c = _COUNTER.c
+    last = (
+        session.connection()
+        .execute(
+            update(_COUNTER)
+            .where(c.id == 1)
+            .values(last_seq=c.last_seq + count)
+            .returning(c.last_seq)
+        )
+        .scalar_one_or_none()
+    )
     if last is None:
         # First event ever: create the counter row (the migration also seeds it).
         start = session.execute(select(EventCounter.last_seq).where(EventCounter.id == 1))
@@ -68,7 +79,7 @@ def append_events(session: Session, events: Sequence[NewEvent]) -> list[int]:
         }
         for i, e in enumerate(events)
     ]
-    session.execute(insert(Event), rows)
+    session.connection().execute(insert(_EVENTS), rows)
     return [first + i for i in range(len(rows))]
 
 

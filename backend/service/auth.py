@@ -10,9 +10,9 @@ touching the command handlers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from backend.db.models import User
@@ -53,9 +53,12 @@ class TrustNameAuthenticator:
         self, session: Session, user: str, credentials: dict[str, Any] | None
     ) -> Principal:
         """Look the name up in ``users``; unknown or inactive users are refused."""
-        row = session.execute(
-            select(User.name, User.role, User.active).where(User.name == user)
-        ).one_or_none()
+        users = cast(Table, User.__table__)
+        row = (
+            session.connection()  # Core, not the ORM: this runs for every command
+            .execute(select(users.c.name, users.c.role, users.c.active).where(users.c.name == user))
+            .one_or_none()
+        )
         if row is None or not row.active:
             raise CommandError(
                 "unauthenticated", f"unknown or inactive user {user!r}", {"user": user}

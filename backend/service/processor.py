@@ -12,10 +12,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, Table, delete, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
 from backend.db.engine import make_sessionmaker
 from backend.db.models import CommandLog
@@ -104,6 +105,22 @@ def committed(events: list[NewEvent], seqs: list[int]) -> list[dict[str, Any]]:
         )
         for seq, e in zip(seqs, events, strict=True)
     ]
+
+
+_COMMAND_LOG = cast(Table, CommandLog.__table__)
+
+
+def _logged_command(session: Session, key: str) -> Any:
+    """The logged command for an idempotency key (``command``, ``actor``, ``reply``) or None.
+
+    Core on the session's connection: every mutating command asks.
+    """
+    c = _COMMAND_LOG.c
+    return (
+        session.connection()
+        .execute(select(c.command, c.actor, c.reply).where(c.key == key))
+        .one_or_none()
+    )
 
 
 class CommandProcessor:
@@ -201,13 +218,13 @@ class CommandProcessor:
 
     def _replay(self, name: str, user: str, key: str) -> Outcome | None:
         with self.sessions() as s:
-            logged = s.get(CommandLog, key)
+            logged = _logged_command(s, key)
             if logged is None:
                 return None
             return self._logged(logged, name, user)
 
     @staticmethod
-    def _logged(logged: CommandLog, name: str, user: str) -> Outcome:
+    def _logged(logged: Any, name: str, user: str) -> Outcome:
         if logged.command != name or logged.actor != user:
             return error(
                 "key_reused",
@@ -235,7 +252,7 @@ class CommandProcessor:
                     )
                     authorize(principal, name)
                     if key is not None:
-                        logged = session.get(CommandLog, key)
+                        logged = _logged_command(session, key)
                         if logged is not None:
                             return self._logged(logged, name, user)
                     ctx = CommandContext(session, principal, msg_id, now)
@@ -247,8 +264,8 @@ class CommandProcessor:
                         "replayed": False,
                     }
                     if key is not None and spec.mutating:
-                        session.add(
-                            CommandLog(
+                        session.connection().execute(
+                            insert(_COMMAND_LOG).values(
                                 key=key, command=name, actor=user, reply=reply, created_at=now
                             )
                         )
