@@ -163,10 +163,13 @@ _LATE = f"{_CREWS}.last_seen_at > u.ts"
 def _moves_source(conn: Connection, batch: PositionBatch) -> tuple[str, dict[str, Any]]:
     """``batch`` as a row source named ``u`` and the values to bind to it."""
     heading = [None if h != h else h for h in batch.heading.tolist()]
-    iso = np.datetime_as_string(batch.ts.astype("datetime64[us]"))
+    # A batch shares a few timestamps: format each distinct one once.
+    distinct, index = np.unique(batch.ts, return_inverse=True)
+    iso = np.datetime_as_string(distinct.astype("datetime64[us]")).tolist()
     ids, lon, lat = batch.crew_id.tolist(), batch.lon.tolist(), batch.lat.tolist()
     if conn.dialect.name == "sqlite":
-        stamps = np.char.replace(iso, "T", " ").tolist()  # UTCDateTime's SQLite text
+        text_of = [t.replace("T", " ") for t in iso]  # UTCDateTime's SQLite text
+        stamps = [text_of[i] for i in index.tolist()]
         conn.exec_driver_sql(_SQLITE_TEMP)
         conn.exec_driver_sql(f"DELETE FROM {_SQLITE_MOVES}")
         conn.exec_driver_sql(
@@ -174,7 +177,8 @@ def _moves_source(conn: Connection, batch: PositionBatch) -> tuple[str, dict[str
             list(zip(ids, lon, lat, heading, stamps, strict=True)),
         )
         return f"{_SQLITE_MOVES} AS u", {}
-    stamps = [t + "+00:00" for t in iso.tolist()]
+    text_of = [t + "+00:00" for t in iso]
+    stamps = [text_of[i] for i in index.tolist()]
     return _PG_MOVES, {"id": ids, "lon": lon, "lat": lat, "heading": heading, "ts": stamps}
 
 
