@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
-from typing import Any, Protocol
+from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QApplication
 from backend.protocol import envelope as proto
 from backend.protocol.envelope import Envelope
 from backend.protocol.roads import road_pages
+from console.frames import Follower, FrameFeed
 from console.live.client import LinkHealth, LiveClient
 from console.live.qt_adapter import LiveBridge
 from console.main_window import ConsoleMainWindow
@@ -61,12 +62,36 @@ def fetch_roads(client: LiveClient, timeout: float = 10.0) -> list[dict[str, Any
     return list(road_pages(lambda args: wait_reply(client.command("get_roads", args), timeout)))
 
 
-class Follower(Protocol):
-    """A panel that follows the replica: loaded once, then fed each frame's changes."""
+class OpenJobs:
+    """The jobs still open, followed from the replica for the status bar's count.
 
-    def load(self, entities: dict[str, dict[str, Any]]) -> None: ...
+    Kept from each frame's job items rather than counted over the replica, so a
+    job change costs a set update, not a walk over every entity of the city.
+    """
 
-    def apply(self, items: Iterable[tuple[str, dict[str, Any] | None]]) -> None: ...
+    kinds = ("job",)
+
+    def __init__(self) -> None:
+        self.topics: set[str] = set()
+
+    def load(self, entities: dict[str, dict[str, Any]]) -> None:
+        """Every open job of a full replica copy."""
+        self.topics = {
+            t
+            for t, e in entities.items()
+            if t.startswith("job/") and e.get("status") in OPEN_JOB_STATUSES
+        }
+
+    def apply(self, items: Iterable[tuple[str, dict[str, Any] | None]]) -> None:
+        """Job changes of one frame."""
+        for t, e in items:
+            if e is not None and e.get("status") in OPEN_JOB_STATUSES:
+                self.topics.add(t)
+            else:
+                self.topics.discard(t)
+
+    def __len__(self) -> int:
+        return len(self.topics)
 
 
 class ConsoleSession:
@@ -101,6 +126,8 @@ class ConsoleSession:
         self.layers["roads"].replace_all(roads)
         self.sync = LiveLayerSync(self.client.replica, self.layers)
         self.sync.load_all(entities)
+        #: One replica read per frame for the map and every panel (see console.frames).
+        self.feed = FrameFeed(self.client.replica, self.sync)
         self.window = ConsoleMainWindow(self.canvas, settings_key=settings_key)
         self.layer_panel = LayerPanelWidget()
         for name in ("crews", "issues", "assets", "roads"):
@@ -111,9 +138,10 @@ class ConsoleSession:
         self.window.add_dock("inspector", "Inspector", self.inspector, Area.BottomDockWidgetArea)
         self.layer_panel.setMinimumWidth(280)
         self._wire_map_actions()
-        self.followers: list[Follower] = []
         self.extensions: list[Any] = []  # panels installed by open_session
         self.alarm_count = 0
+        self.open_jobs = OpenJobs()
+        self.add_follower(self.open_jobs, entities)
         from console.monitor_panels import MonitorPanels
 
         self.monitor = MonitorPanels(self)
@@ -178,30 +206,28 @@ class ConsoleSession:
         """
         if entities is None:
             _, entities = self.client.replica.copy()
-        follower.load(entities)
-        self.followers.append(follower)
+        self.feed.add(follower, entities)
+
+    def remove_follower(self, follower: Follower) -> None:
+        """Stop feeding a panel (it is closing)."""
+        self.feed.remove(follower)
+
+    @property
+    def followers(self) -> list[Follower]:
+        """The panels fed each frame, in the order they were added."""
+        return self.feed.followers
 
     # -- live -----------------------------------------------------------------------------------
     def _on_changed(self, topics: frozenset[str], seq: int) -> None:
-        self.sync.apply(topics)
+        jobs_before = len(self.open_jobs)
+        self.feed.deliver(topics)
         self.window.status.set_seq(seq)
-        if self.followers:
-            replica = self.client.replica
-            items = [(t, replica.get(t)) for t in sorted(topics)]
-            for follower in self.followers:
-                follower.apply(items)
-        if any(t.startswith("job/") for t in topics):
+        if len(self.open_jobs) != jobs_before:
             self.refresh_counts()
 
     def refresh_counts(self) -> None:
-        """Show active alarms (alarm list) and open jobs (replica) in the status bar."""
-        with self.client.replica.lock:
-            jobs = sum(
-                1
-                for t, e in self.client.replica.entities.items()
-                if t.startswith("job/") and e.get("status") in OPEN_JOB_STATUSES
-            )
-        self.window.status.set_counts(self.alarm_count, jobs)
+        """Show active alarms (alarm list) and open jobs in the status bar."""
+        self.window.status.set_counts(self.alarm_count, len(self.open_jobs))
 
     def _on_health(self, health: LinkHealth) -> None:
         self.window.status.set_link(health.state.value, health.silent_s)

@@ -3,7 +3,9 @@
 :func:`install_dispatch_panels` adds them to a running console session and
 wires them together:
 
-* the live replica's job, issue and crew changes feed the queue and board models;
+* the live replica's job, issue and crew changes feed the queue and board models (the
+  panels are a follower of the session's frame feed: one replica read per frame, shared
+  with the map, and only the kinds they follow);
 * the DispatchController sends the dispatcher's intents; its ``eta_source``
   hook gets road ETAs from the backend (``crew_etas``), so a dragged job marks
   the eligible crews on the map with their ETA by road;
@@ -45,8 +47,6 @@ from widgets.recommend_panel import RecommendPanelWidget
 log = logging.getLogger(__name__)
 
 Area = Qt.DockWidgetArea
-#: Topic kinds the dispatch models follow.
-DISPATCH_KINDS = ("job/", "crew/", "issue/")
 #: While a job is selected, its recommendation is refreshed at most this often (ms) as crews move.
 REFRESH_MS = 2000
 
@@ -58,12 +58,22 @@ class DispatchSession(Protocol):
     canvas: MapCanvas
     layers: dict[str, LayerModel]
     layer_panel: LayerPanelWidget
-    client: Any  # LiveClient: command(name, args) -> Future, replica.get/copy
-    bridge: Any  # LiveBridge: changed(topics, seq)
+    client: Any  # LiveClient: command(name, args) -> Future
+
+    def add_follower(
+        self, follower: Any, entities: dict[str, dict[str, Any]] | None = None
+    ) -> None:
+        """Load a panel from the replica now and feed it each frame's changes."""
+
+    def remove_follower(self, follower: Any) -> None:
+        """Stop feeding a panel."""
 
 
 class DispatchPanels(QObject):
     """The dispatch docks, the routes layer and the wiring between them and the map."""
+
+    #: What the queue and board follow (see :class:`console.frames.Follower`).
+    kinds = ("crew", "issue", "job")
 
     def __init__(self, session: DispatchSession, tick_ms: int = 500) -> None:
         super().__init__(session.window)
@@ -93,14 +103,12 @@ class DispatchPanels(QObject):
         self._syncing = False
         self._dirty = False
         self._wire()
-        _, entities = session.client.replica.copy()
-        self.load(entities)
+        session.add_follower(self)
 
     # -- wiring ---------------------------------------------------------------------------
 
     def _wire(self) -> None:
         w = self.session.window
-        self.session.bridge.changed.connect(self._on_changed)
         self.queue.job_selected.connect(self._on_queue_selection)
         self.session.canvas.selection_changed.connect(self._on_map_selection)
         self.routing.model.changed.connect(self._on_recommendation)
@@ -134,13 +142,6 @@ class DispatchPanels(QObject):
         """Fill the queue and board from a full replica copy."""
         self.jobs.load(entities)
         self.crews.load(entities)
-
-    def _on_changed(self, topics: frozenset[str], _seq: int) -> None:
-        replica = self.session.client.replica
-        items = [(t, replica.get(t)) for t in topics if t.startswith(DISPATCH_KINDS)]
-        if not items:
-            return
-        self.apply(items)
 
     def apply(self, items: Iterable[tuple[str, dict[str, Any] | None]]) -> None:
         """Changed entities of one frame: the models update, the recommendation goes stale."""
@@ -231,11 +232,11 @@ class DispatchPanels(QObject):
         self.queue.focus_search()
 
     def close(self) -> None:
-        """Stop the timers and listening to the live bridge."""
+        """Stop the timers and following the replica."""
         self._refresh_timer.stop()
         self.queue.timer.stop()
         self.board.timer.stop()
-        self.session.bridge.changed.disconnect(self._on_changed)
+        self.session.remove_follower(self)
 
 
 def install_dispatch_panels(session: DispatchSession, tick_ms: int = 500) -> DispatchPanels:

@@ -3,6 +3,12 @@
 The live bridge says which topics changed in a frame; this module reads those
 entities from the replica and hands each layer only what changed, so a delta
 touches only the features it names and a burst becomes one batch per layer.
+
+Entities are read with :meth:`~console.live.replica.Replica.get_many`, never
+from ``replica.entities``: values merged from columnar batches (asset
+readings, crew positions) live in the replica's arrays, and ``get_many``
+composes a whole frame's worth of them per column (a 5,000-reading frame:
+about 20 ms, against 75-100 ms for a ``get`` per topic).
 """
 
 from __future__ import annotations
@@ -19,11 +25,14 @@ log = logging.getLogger(__name__)
 #: Topic kind → the map layer that draws it.
 LAYER_OF_KIND = {"asset": "assets", "issue": "issues", "crew": "crews"}
 
+#: Entity states by topic as one read returns them (None: the entity is gone).
+States = Mapping[str, dict[str, Any] | None]
+
 
 class EntitySource(Protocol):
-    """Where entities come from: the live replica (``get(topic)`` returns a copy or None)."""
+    """Where entities come from: the live replica (copies, None for an absent topic)."""
 
-    def get(self, topic: str) -> dict[str, Any] | None: ...
+    def get_many(self, topics: Iterable[str]) -> dict[str, dict[str, Any] | None]: ...
 
 
 class LiveLayerSync:
@@ -34,16 +43,28 @@ class LiveLayerSync:
         self.layers = layers
         self.bad_records = 0
 
+    def wants(self, topic: str) -> bool:
+        """True when ``topic`` is drawn by one of the layers (``asset/12`` with an assets layer)."""
+        kind, _, raw_id = topic.partition("/")
+        layer = LAYER_OF_KIND.get(kind)
+        return layer is not None and layer in self.layers and raw_id.isdigit()
+
     def apply(self, topics: Iterable[str]) -> dict[str, int]:
-        """Bring the layers up to date for ``topics``; returns features touched per layer."""
+        """Bring the layers up to date for ``topics`` (one replica read); features touched."""
+        return self.apply_states(self.source.get_many([t for t in topics if self.wants(t)]))
+
+    def apply_states(self, states: States) -> dict[str, int]:
+        """Bring the layers up to date from states already read; features touched per layer.
+
+        ``states`` may hold topics no layer draws (a frame's whole read); they are skipped.
+        """
         upserts: dict[str, list[dict[str, Any]]] = defaultdict(list)
         removals: dict[str, list[int]] = defaultdict(list)
-        for topic in topics:
+        for topic, entity in states.items():
             kind, _, raw_id = topic.partition("/")
             layer = LAYER_OF_KIND.get(kind)
             if layer is None or layer not in self.layers or not raw_id.isdigit():
                 continue
-            entity = self.source.get(topic)
             if entity is None:
                 removals[layer].append(int(raw_id))
             else:
@@ -63,7 +84,7 @@ class LiveLayerSync:
         return touched
 
     def load_all(self, entities: Mapping[str, dict[str, Any]]) -> None:
-        """Replace every layer's features from a full snapshot copy ``{topic: entity}``."""
+        """Replace every layer's features from a full replica copy ``{topic: entity}``."""
         by_layer: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for topic, entity in entities.items():
             layer = LAYER_OF_KIND.get(topic.partition("/")[0])

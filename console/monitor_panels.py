@@ -27,6 +27,10 @@ Area = Qt.DockWidgetArea
 class MonitorPanels:
     """Alarm list (left) and asset history (bottom, tabbed with the inspector)."""
 
+    #: What the panels follow (see :class:`console.frames.Follower`): alarms, asset names
+    #: and readings, and the jobs and crew names an asset's history shows.
+    kinds = ("alarm", "asset", "crew", "job")
+
     def __init__(self, session: ConsoleSession) -> None:
         self.session = session
         self.poster = GuiThreadPoster(session.window)

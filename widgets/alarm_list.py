@@ -59,6 +59,7 @@ from widgets.alarm_tree import (
     GROUP_KEY_ROLE,
     AlarmTreeModel,
 )
+from widgets.column_fit import ColumnFitter
 from widgets.form_dialog import RequiredTextDialog
 from widgets.view_keys import KeyedViewWidget
 
@@ -210,8 +211,9 @@ class AlarmListWidget(KeyedViewWidget):
         view.customContextMenuRequested.connect(self._context_menu)
         header = view.header()
         header.setStretchLastSection(False)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(COLUMNS.index("message"), QHeaderView.ResizeMode.Stretch)
+        # Fitted once per turn: an alarm storm announces its rows one by one.
+        self.fitter = ColumnFitter(view, [i for i, c in enumerate(COLUMNS) if c != "message"])
         view.activated.connect(self._on_activated)
         view.expanded.connect(lambda i: self._remember_expansion(i, True))
         view.collapsed.connect(lambda i: self._remember_expansion(i, False))

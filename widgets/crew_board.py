@@ -54,6 +54,7 @@ from console.dispatch.controller import CommandOutcome, DispatchController
 from console.dispatch.crew_board import CrewBoardModel
 from console.dispatch.mime import MIME_TYPE, JobRef
 from layers import palette
+from widgets.column_fit import ColumnFitter
 from widgets.job_queue import STATUS_TEXT, armed_key, job_mime_data, job_ref_from_mime, undo_key
 from widgets.view_keys import KeyedViewWidget
 
@@ -196,13 +197,22 @@ class CrewTreeModel(QAbstractItemModel):
         super().endResetModel()
 
     def refresh(self, crew_ids: frozenset[int] | set[int] | None = None) -> None:
-        """Repaint some crews' rows (all when None), children included."""
+        """Repaint some crews' rows (all when None), children included.
+
+        The crew rows are announced as one span (a position batch names every
+        crew); job rows, per crew, only for crews that have them.
+        """
         last = len(COLUMNS) - 1
-        for crew_id in self._ids if crew_ids is None else crew_ids:
-            parent = self.crew_index(crew_id)
-            if not parent.isValid():
-                continue
-            self.dataChanged.emit(parent, self.index(parent.row(), last))
+        if crew_ids is None:
+            rows = list(range(len(self._ids)))
+        else:
+            row_of = {c: r for r, c in enumerate(self._ids)}
+            rows = sorted(row_of[c] for c in crew_ids if c in row_of)
+        if not rows:
+            return
+        self.dataChanged.emit(self.index(rows[0], 0), self.index(rows[-1], last))
+        for row in rows:
+            parent = self.index(row, 0)
             n = self.rowCount(parent)
             if n:
                 self.dataChanged.emit(self.index(0, 0, parent), self.index(n - 1, last, parent))
@@ -448,9 +458,10 @@ class CrewBoardWidget(KeyedViewWidget):
         view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         header = view.header()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(COLUMNS.index("job"), QHeaderView.ResizeMode.Stretch)
         header.setStretchLastSection(False)
+        # Fitted once per turn: a crew-position batch refreshes every crew's row.
+        self.fitter = ColumnFitter(view, [i for i, c in enumerate(COLUMNS) if c != "job"])
         self.watch_keys(view)
         self.view = view
         self.tree_model.modelReset.connect(view.expandAll)

@@ -1,4 +1,9 @@
-"""The inspector: the selected feature's fields, or a list of the selected features."""
+"""The inspector: the selected feature's fields, or a list of the selected features.
+
+The fields follow the feature live: a layer change naming the shown feature
+(new readings in an asset's ``latest``, a crew's new position) refreshes the
+values in place, so what the operator reads is what the map draws.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from typing import Any
 
 from pyqtgraph.Qt import QtCore, QtWidgets
 
-from layers.base import LayerModel
+from layers.base import LayerChange, LayerModel
 
 #: Many-feature lists stop here: an inspector is for reading, not for 100k rows.
 MAX_LIST_ROWS = 2000
@@ -61,6 +66,9 @@ class InspectorWidget(QtWidgets.QWidget):
         layout.addWidget(self.stack)
         self.model: LayerModel | None = None
         self.ids: list[int] = []
+        #: The feature whose fields are shown (None: a list, or nothing).
+        self.shown: int | None = None
+        self._followed: LayerModel | None = None
 
     def bind(self, canvas: Any) -> None:
         """Follow a map canvas's selection."""
@@ -70,7 +78,8 @@ class InspectorWidget(QtWidgets.QWidget):
     def show_selection(self, layer: str, ids: Sequence[int]) -> None:
         """Show what is selected on one layer."""
         if not layer or not ids or self._lookup is None:
-            self.model, self.ids = None, []
+            self.model, self.ids, self.shown = None, [], None
+            self._follow(None)
             self.title.setText("Nothing selected")
             self.fields.setRowCount(0)
             self.list.clear()
@@ -79,14 +88,41 @@ class InspectorWidget(QtWidgets.QWidget):
         model = self._lookup(layer)
         present = [int(i) for i in ids if int(i) in model.records]
         self.model, self.ids = model, present
+        self._follow(model)
         if len(present) == 1:
             self._show_one(model, present[0])
         else:
             self._show_many(model, present)
 
+    def _follow(self, model: LayerModel | None) -> None:
+        """Listen to the changes of the layer whose features are shown."""
+        if model is self._followed:
+            return
+        if self._followed is not None:
+            self._followed.changed.disconnect(self._on_layer_change)
+        self._followed = model
+        if model is not None:
+            model.changed.connect(self._on_layer_change)
+
+    def _on_layer_change(self, change: LayerChange) -> None:
+        fid, model = self.shown, self.model
+        if fid is None or model is None or fid not in change.ids or fid not in model.records:
+            return
+        self._show_one(model, fid)
+
     def _show_one(self, model: LayerModel, fid: int) -> None:
         rec = model.record(fid)
         self.title.setText(model.describe(fid))
+        same = self.shown == fid and self.fields.rowCount() == len(rec)
+        same = same and all(self.fields.item(r, 0).text() == str(k) for r, k in enumerate(rec))
+        if same:  # a live update: values in place, the scroll position and selection stay
+            for r, v in enumerate(rec.values()):
+                text = format_value(v)
+                item = self.fields.item(r, 1)
+                if item.text() != text:
+                    item.setText(text)
+            return
+        self.shown = fid
         self.fields.setRowCount(len(rec))
         for r, (k, v) in enumerate(rec.items()):
             self.fields.setItem(r, 0, QtWidgets.QTableWidgetItem(str(k)))
@@ -95,6 +131,7 @@ class InspectorWidget(QtWidgets.QWidget):
         self.stack.setCurrentWidget(self.fields)
 
     def _show_many(self, model: LayerModel, ids: list[int]) -> None:
+        self.shown = None
         more = len(ids) - MAX_LIST_ROWS
         self.title.setText(
             f"{len(ids)} {model.title.lower()} selected"

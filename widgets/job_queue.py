@@ -38,6 +38,7 @@ from console.dispatch.controller import DispatchController
 from console.dispatch.job_queue import COLUMNS, STATUS_FILTERS, JobQueueModel
 from console.dispatch.mime import MIME_TYPE, BadJobPayload, JobRef, decode_job, encode_job
 from layers.palette import OKABE_ITO
+from widgets.column_fit import ColumnFitter
 from widgets.view_keys import KeyedViewWidget
 
 Index = QModelIndex | QPersistentModelIndex
@@ -358,8 +359,9 @@ class JobQueueWidget(KeyedViewWidget):
         view.setWordWrap(False)
         view.verticalHeader().setVisible(False)
         header = view.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(COLUMNS.index("address"), QHeaderView.ResizeMode.Stretch)
+        # Fitted once per turn: the clock tick announces the age and due columns every 500 ms.
+        self.fitter = ColumnFitter(view, [i for i, c in enumerate(COLUMNS) if c != "address"])
         self.watch_keys(view)
         self.view = view
         view.selectionModel().currentRowChanged.connect(self._on_current)

@@ -9,6 +9,7 @@ one place that decides the byte layout.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -101,6 +102,18 @@ class ReadingBatch:
         """Each row's metric name (a Python list; for small batches and tests)."""
         names = self.metrics
         return [names[i] for i in self.metric.tolist()]
+
+    def rows(self) -> Iterator[tuple[int, str, int, float]]:
+        """``(asset_id, metric name, ts µs, value)`` per row, as Python values."""
+        names = self.metrics
+        for aid, code, t, v in zip(
+            self.asset_id.tolist(),
+            self.metric.tolist(),
+            self.ts.tolist(),
+            self.value.tolist(),
+            strict=True,
+        ):
+            yield aid, names[code], t, v
 
     def newest(self) -> ReadingBatch:
         """The newest reading per (asset, metric) of this batch; equal times go to the later row."""

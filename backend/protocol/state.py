@@ -163,6 +163,16 @@ def _apply_one(entities: Entities, topic: str, body: dict[str, Any]) -> bool:
     return changed
 
 
+def batch_items(changes: list[Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The well-formed ``[topic, body]`` items of a ``changes`` list (others are skipped)."""
+    for item in changes:
+        if not isinstance(item, list | tuple) or len(item) != 2:
+            continue
+        sub, sub_body = item
+        if isinstance(sub, str) and isinstance(sub_body, dict):
+            yield sub, sub_body
+
+
 def apply_changes(
     entities: Entities,
     topic: str,
@@ -186,12 +196,7 @@ def apply_changes(
             return [topic]
         return []
     changed: list[str] = []
-    for item in changes:
-        if not isinstance(item, list | tuple) or len(item) != 2:
-            continue
-        sub, sub_body = item
-        if not isinstance(sub, str) or not isinstance(sub_body, dict):
-            continue
+    for sub, sub_body in batch_items(changes):
         if (accept is None or accept(sub)) and _apply_one(entities, sub, sub_body):
             changed.append(sub)
     return changed

@@ -340,18 +340,11 @@ def _write_segments(conn: Connection, batch: ReadingBatch, names: list[str]) -> 
     ]
     for chunk in range(0, len(rows), 5000):
         conn.execute(insert(_SEGMENTS), rows[chunk : chunk + 5000])
-    newest = batch.newest()
     _upsert_latest(
         conn,
         [
-            {"asset_id": aid, "metric": names[code], "ts": micros_to_datetime(t), "value": v}
-            for aid, code, t, v in zip(
-                newest.asset_id.tolist(),
-                newest.metric.tolist(),
-                newest.ts.tolist(),
-                newest.value.tolist(),
-                strict=True,
-            )
+            {"asset_id": aid, "metric": name, "ts": micros_to_datetime(t), "value": v}
+            for aid, name, t, v in batch.newest().rows()
         ],
     )
     return len(rows)
@@ -604,20 +597,12 @@ def latest_readings(
         )
     if not len(block):
         return out
-    newest = block.newest()
-    names = block.metrics
-    for aid, code, t, v in zip(
-        newest.asset_id.tolist(),
-        newest.metric.tolist(),
-        newest.ts.tolist(),
-        newest.value.tolist(),
-        strict=True,
-    ):
+    for aid, name, t, v in block.newest().rows():
         per_asset = out.setdefault(aid, {})
         ts = micros_to_datetime(t)
-        current = per_asset.get(names[code])
+        current = per_asset.get(name)
         if current is None or ts >= current[0]:
-            per_asset[names[code]] = (ts, v)
+            per_asset[name] = (ts, v)
     return out
 
 

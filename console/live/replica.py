@@ -50,6 +50,7 @@ from backend.protocol.columns import from_wire_times, wire_times
 from backend.protocol.state import (
     Entities,
     apply_changes,
+    batch_items,
     batch_kind,
     decode_patches,
     decode_readings,
@@ -256,16 +257,11 @@ class Replica:
         changes: Any = body.get("changes")
         if not isinstance(changes, list):
             return [topic] if self._accept(topic) and self._apply_one(topic, body) else []
-        changed: list[str] = []
-        for item in changes:
-            if not isinstance(item, list | tuple) or len(item) != 2:
-                continue
-            sub, sub_body = item
-            if not isinstance(sub, str) or not isinstance(sub_body, dict):
-                continue
-            if self._accept(sub) and self._apply_one(sub, sub_body):
-                changed.append(sub)
-        return changed
+        return [
+            sub
+            for sub, sub_body in batch_items(changes)
+            if self._accept(sub) and self._apply_one(sub, sub_body)
+        ]
 
     def _apply_one(self, topic: str, body: dict[str, Any]) -> bool:
         """One change, as the reference's ``_apply_one`` with table entries as current values."""

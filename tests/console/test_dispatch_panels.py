@@ -1,9 +1,9 @@
 """install_dispatch_panels on a live console: real backend, real live client, real map.
 
 The pieces a ConsoleSession holds (main window, map canvas with roads,
-issues and crews layers fed from the live replica, layer panel, live client
-and bridge) are built here the way console.app builds them; the dispatch
-panels are installed on top. Selecting a job draws the recommended routes
+issues and crews layers fed from the live replica through a frame feed,
+layer panel, live client and bridge) are built here the way console.app
+builds them; the dispatch panels are installed on top. Selecting a job draws the recommended routes
 with ETA labels (the one-way honoured), selection follows between queue and
 map, a drag marks eligible crews with road ETAs, key 1 assigns and Ctrl+Z
 undoes, and every change arrives back as a delta.
@@ -29,6 +29,7 @@ from backend.db.engine import make_sessionmaker
 from backend.db.models import Job
 from console.app import fetch_roads
 from console.dispatch_panels import DispatchPanels, install_dispatch_panels
+from console.frames import Follower, FrameFeed
 from console.live.client import LiveClient
 from console.live.qt_adapter import LiveBridge
 from console.main_window import ConsoleMainWindow
@@ -50,10 +51,21 @@ class Session:
 
     client: LiveClient
     bridge: LiveBridge
+    feed: FrameFeed
     window: ConsoleMainWindow
     canvas: MapCanvas
     layer_panel: LayerPanelWidget
     layers: dict[str, LayerModel] = field(default_factory=dict)
+
+    def add_follower(
+        self, follower: Follower, entities: dict[str, dict[str, Any]] | None = None
+    ) -> None:
+        if entities is None:
+            _, entities = self.client.replica.copy()
+        self.feed.add(follower, entities)
+
+    def remove_follower(self, follower: Follower) -> None:
+        self.feed.remove(follower)
 
 
 @pytest.fixture
@@ -81,11 +93,12 @@ def console(
         sync = LiveLayerSync(client.replica, layers)
         _, entities = client.replica.copy()
         sync.load_all(entities)
-        bridge.changed.connect(lambda topics, _seq: sync.apply(topics))
+        feed = FrameFeed(client.replica, sync)
+        bridge.changed.connect(lambda topics, _seq: feed.deliver(topics))
         window = ConsoleMainWindow(canvas, settings_key="test-dispatch-panels")
         panel = LayerPanelWidget()
         window.add_dock("layers", "Layers", panel, Qt.DockWidgetArea.LeftDockWidgetArea)
-        session = Session(client, bridge, window, canvas, panel, layers)
+        session = Session(client, bridge, feed, window, canvas, panel, layers)
         panels = install_dispatch_panels(session)
         window.finish_layout()
         window.resize(1400, 800)

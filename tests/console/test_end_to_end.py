@@ -3,7 +3,9 @@
 The backend runs as ``main.py backend`` on the test database; the console is
 the real :func:`console.app.open_session` (live client, replica, layer models,
 map canvas, panels). A command moves a crew; the crews layer's model and the
-drawn picture must follow, and nothing else may change.
+drawn picture must follow, and nothing else may change. Columnar feeds
+(readings and positions sent as columns, announced as columnar batch events)
+reach the layers, the inspector, the asset history and the crew board.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from PySide6 import QtCore, QtGui
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine
 
+from backend.protocol.columns import micros_now, positions_columns, readings_columns
 from console.app import ConsoleSession, open_session
 from tests.backend.service.helpers import Backend, running_backend
 from tests.backend.service.seed import seed_city
@@ -64,8 +67,8 @@ def test_a_committed_change_moves_the_crew_on_the_map(
     others_before = {int(i): crews.record(int(i)).copy() for i in crews.ids if i != crew_id}
     asset = session.layers["assets"].record(int(session.layers["assets"].ids[0]))
     lon, lat = float(asset["lon"]) + 0.004, float(asset["lat"]) + 0.002  # an empty spot
-    x, y = session.canvas.projection.forward(lon, lat)
-    x, y = float(np.asarray(x)), float(np.asarray(y))
+    px, py = session.canvas.projection.forward(lon, lat)
+    x, y = float(np.asarray(px)), float(np.asarray(py))
     session.canvas.zoom_to((x - 300, y - 300, x + 300, y + 300))
     before = _pixel(session, x, y)
     frames = session.bridge.deliveries
@@ -96,3 +99,61 @@ def test_the_map_stays_when_the_backend_goes(
     assert "STALE" in session.window.status.link_label.text() or "RECONNECTING" in (
         session.window.status.link_label.text()
     )
+
+
+def test_columnar_feeds_reach_the_map_and_the_panels(
+    qtbot: QtBot, session: ConsoleSession, backend: Backend
+) -> None:
+    assets, crews = session.layers["assets"], session.layers["crews"]
+    qtbot.waitUntil(lambda: session.window.status.link_state == "live", timeout=15000)
+    asset_id, crew_id = int(assets.ids[0]), int(crews.ids[0])
+    history = session.monitor.history
+    session.canvas.select("assets", [asset_id])  # the inspector and the asset history follow it
+    qtbot.waitUntil(lambda: history.model.asset_id == asset_id, timeout=10000)
+    home = assets.record(asset_id)
+    lon, lat = float(home["lon"]) + 0.003, float(home["lat"]) - 0.001
+    now = micros_now()
+
+    with backend.client(user="dana") as client:
+        client.command(
+            "ingest_readings",
+            {
+                "columns": readings_columns(
+                    np.array([asset_id, asset_id]),
+                    ["pressure", "flow"],
+                    np.array([0, 1]),
+                    np.full(2, now),
+                    np.array([5.5, 40.0]),
+                )
+            },
+        )
+        client.command(
+            "update_crew_positions",
+            {
+                "columns": positions_columns(
+                    np.array([crew_id]),
+                    np.array([now]),
+                    np.array([lon]),
+                    np.array([lat]),
+                    heading=np.array([90.0]),
+                )
+            },
+        )
+
+    def latest(name: str) -> object:
+        return (assets.record(asset_id).get("latest") or {}).get(name, [None, None])[1]
+
+    qtbot.waitUntil(lambda: latest("pressure") == 5.5 and latest("flow") == 40.0, timeout=10000)
+    qtbot.waitUntil(lambda: crews.record(crew_id)["last_lon"] == pytest.approx(lon), timeout=10000)
+    assert crews.record(crew_id)["last_lat"] == pytest.approx(lat)
+    row = crews.table.row(crew_id)
+    x, y = session.canvas.projection.forward(lon, lat)
+    assert crews.table.rows["x"][row] == pytest.approx(float(np.asarray(x)))
+    assert crews.table.rows["y"][row] == pytest.approx(float(np.asarray(y)))
+    # The panels: inspector, asset history, crew board (dispatch panels follow the frame feed).
+    assert "pressure: " in session.inspector.field_rows()["latest"]
+    assert ", 5.5" in session.inspector.field_rows()["latest"]
+    qtbot.waitUntil(lambda: "pressure 5.5 bar" in history.details.text(), timeout=10000)
+    dispatch = session.extensions[0]
+    assert dispatch.crews.crews[crew_id]["last_lon"] == pytest.approx(lon)
+    assert dispatch.crews.position_age_s(crew_id) < 60
