@@ -75,6 +75,7 @@ def cmd_backend(args: argparse.Namespace) -> int:
         )
         simulator = _start_simulator(service.router_endpoint, options) if options else None
         warm_routing(engine)  # the first dispatch query need not wait for the road graph
+        service.processor.warm_up()  # nor the first telemetry batch for the asset registry
         scoring = (
             RiskScoringSchedule(engine, url, timedelta(hours=args.risk_every)).start()
             if args.risk_every > 0

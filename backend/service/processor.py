@@ -182,6 +182,17 @@ class CommandProcessor:
                 {"reason": str(getattr(exc, "orig", exc)).strip()[:300]},
             )
 
+    def warm_up(self) -> None:
+        """Load the telemetry monitor now (every asset, active alarms), not in the first batch.
+
+        A failure (the database not up yet) is only logged: the first batch loads it then.
+        """
+        try:
+            with self.sessions() as session:
+                self.monitor.ensure_loaded(session)
+        except (OperationalError, DBAPIError) as exc:
+            log.warning("telemetry monitor not loaded at start: %s", exc)
+
     def prune_command_log(self, keep: timedelta) -> int:
         """Forget idempotency keys older than ``keep`` (a retry must come within it)."""
         cutoff = datetime.now(UTC) - keep
