@@ -40,6 +40,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
@@ -90,6 +91,7 @@ class TelemetryMonitor:
     def __init__(self, config: DetectorConfig | None = None) -> None:
         self.config = config or DetectorConfig()
         self.kinds: dict[int, str] = {}
+        self._known: npt.NDArray[np.int64] = np.empty(0, dtype=np.int64)  # kinds' ids, sorted
         self.locations: dict[int, tuple[float, float]] = {}
         self.resets = 0
         self.restored = 0  # conditions seeded from active alarms, over the monitor's life
@@ -115,6 +117,8 @@ class TelemetryMonitor:
         # No ``now``: a sensor counts as missing only after it has reported once,
         # so a city of assets without sensors does not turn into missing-data alarms.
         self.detector.register_assets(new_ids, new_kinds)
+        if len(self.kinds) != len(self._known):
+            self._known = np.sort(np.fromiter(self.kinds, dtype=np.int64, count=len(self.kinds)))
 
     def ensure_loaded(self, session: Session) -> None:
         """Register every asset once, and seed the detector from active alarms when it is fresh."""
@@ -163,17 +167,21 @@ class TelemetryMonitor:
             log.info("telemetry monitor: %d active alarms seeded into the detector", seeded)
         return seeded
 
-    def known_assets(self, session: Session, ids: set[int]) -> set[int]:
-        """Which of ``ids`` exist; assets new since the last look are registered on the way."""
+    def unknown_assets(self, session: Session, ids: npt.NDArray[np.int64]) -> list[int]:
+        """Which of ``ids`` (distinct) are not assets; new ones are registered on the way.
+
+        One array lookup per batch: this runs for every telemetry batch.
+        """
         self.ensure_loaded(session)
-        unseen = ids - self.kinds.keys()
-        if unseen:
-            self._add(
-                session.execute(
-                    select(Asset.id, Asset.kind, Asset.lon, Asset.lat).where(Asset.id.in_(unseen))
-                )
+        unseen = ids[~np.isin(ids, self._known, assume_unique=True)].tolist()
+        if not unseen:
+            return []
+        self._add(
+            session.execute(
+                select(Asset.id, Asset.kind, Asset.lon, Asset.lat).where(Asset.id.in_(unseen))
             )
-        return ids if not unseen else {i for i in ids if i in self.kinds}
+        )
+        return [i for i in unseen if i not in self.kinds]
 
     def reset(self) -> None:
         """Forget detection state (after a rollback); assets stay registered."""

@@ -91,8 +91,8 @@ def _ts(ctx: CommandContext, item: dict[str, Any], index: int) -> datetime:
     return value
 
 
-def _refuse_unknown(ids: set[int], found: set[int], label: str) -> None:
-    unknown = sorted(ids - found)
+def _refuse(unknown: list[int], label: str) -> None:
+    """Refuse the batch when any id is unknown (sorted ``unknown``), naming the first ones."""
     if unknown:
         raise CommandError(
             "not_found",
@@ -187,7 +187,7 @@ def update_crew_positions(ctx: CommandContext, args: dict[str, Any]) -> dict[str
     batch = _position_batch(ctx, args)
     conn = ctx.session.connection()
     unique = np.unique(batch.crew_id)
-    _refuse_unknown(set(unknown_crews(conn, unique)), set(), "crew")
+    _refuse(unknown_crews(conn, unique), "crew")
     store_positions(ctx.session, batch)
     # The newest position per crew moves it, if newer than the crew's own.
     newest = batch.newest()
@@ -273,12 +273,13 @@ def ingest_readings(ctx: CommandContext, args: dict[str, Any]) -> dict[str, Any]
     """
     batch = _reading_batch(ctx, args)
     monitor = monitor_of(ctx.session)
-    unique = set(np.unique(batch.asset_id).tolist())
+    unique = np.unique(batch.asset_id)
     if monitor is not None:
-        found = monitor.known_assets(ctx.session, unique)
+        unknown = monitor.unknown_assets(ctx.session, unique)
     else:
-        found = set(ctx.session.scalars(select(Asset.id).where(Asset.id.in_(unique))))
-    _refuse_unknown(unique, found, "asset")
+        ids = set(unique.tolist())
+        unknown = sorted(ids - set(ctx.session.scalars(select(Asset.id).where(Asset.id.in_(ids)))))
+    _refuse(unknown, "asset")
     store_readings(ctx.session, batch)
     newest = batch.newest()
     body = {

@@ -272,7 +272,10 @@ def run_bus(url: str, seconds: float, rate: float, paced_batch: int, batch: int)
         flat, _f_first, f_last = produce(backend.router, seconds, None, batch)
         final_seq.value = f_last
         seq, truth = consistent_snapshot(engine)
-        Path(truth_file).write_bytes(pack({"seq": seq, "entities": dict(truth)}))
+        # Written aside and renamed: a subscriber polling for the file never reads half of it.
+        partial = Path(truth_file + ".part")
+        partial.write_bytes(pack({"seq": seq, "entities": dict(truth)}))
+        partial.replace(truth_file)
         results = [out.get(timeout=300) for _ in procs]
     finally:
         for p in procs:
