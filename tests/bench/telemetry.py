@@ -10,7 +10,8 @@ sockets, a real process) and a console process holding a real
 
 1. throughput: two sensor-gateway processes send ``--periods`` reading
    periods of every metric of every asset (healthy signals with noise),
-   5,000 readings per ``ingest_readings`` command, as fast as the backend
+   5,000 readings per ``ingest_readings`` command (as columns, the way a
+   gateway sends them), as fast as the backend
    answers; ``readings_per_s`` = readings committed (stored, checked by the
    detector, published) per second;
 2. detection latency: ``--faults`` more periods, each carrying one faulty
@@ -45,6 +46,7 @@ from backend.db.engine import make_engine  # noqa: E402
 from backend.db.migrate import upgrade  # noqa: E402
 from backend.db.models import Asset, User  # noqa: E402
 from backend.protocol.client import CommandClient  # noqa: E402
+from backend.protocol.columns import readings_columns, to_micros  # noqa: E402
 from backend.telemetry.catalog import CATALOG  # noqa: E402
 from console.live import LiveClient  # noqa: E402
 from tests.backend.service.helpers import Backend  # noqa: E402
@@ -98,6 +100,19 @@ def period_readings(
     return out
 
 
+def as_columns(batch: list[dict[str, Any]]) -> dict[str, Any]:
+    """A list of readings as the ``columns`` argument a gateway sends."""
+    names = list(dict.fromkeys(r["metric"] for r in batch))
+    code = {name: i for i, name in enumerate(names)}
+    return readings_columns(
+        np.array([r["asset_id"] for r in batch]),
+        names,
+        np.array([code[r["metric"]] for r in batch]),
+        np.array([to_micros(r["ts"]) for r in batch]),
+        np.array([r["value"] for r in batch], dtype=float),
+    )
+
+
 def gateway(
     router: str,
     fleet: list[tuple[int, str]],
@@ -113,12 +128,13 @@ def gateway(
     for p in range(periods):
         readings = period_readings(fleet, t0, p, rng)
         batches += [readings[i : i + BATCH] for i in range(0, len(readings), BATCH)]
+    columns = [(len(b), as_columns(b)) for b in batches]
     with CommandClient(router, user="gateway", timeout_s=120) as client:
         start.wait()
         sent = 0
-        for batch in batches:
-            client.command("ingest_readings", {"readings": batch})
-            sent += len(batch)
+        for n, cols in columns:
+            client.command("ingest_readings", {"columns": cols})
+            sent += n
     out.put((sent, time.time()))
 
 
@@ -203,10 +219,10 @@ def run_on(url: str, n_assets: int, periods: int, faults: int) -> dict[str, Any]
                     i for i, c in enumerate(chunks) if any(r["asset_id"] == pump for r in c)
                 )
                 sent_at = 0.0
-                for i, chunk in enumerate(chunks):
+                for i, cols in enumerate([as_columns(c) for c in chunks]):
                     if i == faulty:
                         sent_at = time.time()
-                    client.command("ingest_readings", {"readings": chunk})
+                    client.command("ingest_readings", {"columns": cols})
                 while True:
                     asset_id, when = seen.get(timeout=60)
                     if asset_id == pump:
