@@ -114,7 +114,7 @@ class AssetReadingBlock(Base):
     A batch of 5,000 readings is one row (its columns as little-endian arrays,
     see :mod:`backend.service.readings`), so ingest costs a row per batch, not
     an index entry per reading. Blocks are sealed into per-asset
-    :class:`AssetReadingSegment` rows once their hour is over.
+    :class:`AssetReadingSegment` rows once their 10-minute window is over.
     """
 
     __tablename__ = "asset_reading_blocks"

@@ -10,11 +10,12 @@ size. This is the layout of time-series stores (TimescaleDB's compressed
 chunks segmented by device, InfluxDB's TSM files), kept to what a control
 room needs:
 
-1. **blocks**: the batches of the current hour, as written;
-2. **segments**: once an hour is over, :func:`seal_readings` regroups its
-   blocks into one row per (asset, metric, hour) holding that asset's
-   readings as two arrays, found by index; it also moves the newest value per
-   (asset, metric) into ``asset_latest_readings`` for snapshots;
+1. **blocks**: the batches of the current window, as written;
+2. **segments**: once a 10-minute window is over, :func:`seal_readings`
+   regroups its blocks into one row per (asset, metric, hour) holding that
+   asset's readings as two arrays, found by index (an hour may have several);
+   it also moves the newest value per (asset, metric) into
+   ``asset_latest_readings`` for snapshots;
 3. **hourly aggregates**: beyond :data:`RAW_KEEP`, :func:`compact_readings`
    folds segments into count/min/max/mean per hour and deletes them.
 
@@ -75,6 +76,10 @@ from backend.db.models import (
 RAW_KEEP = timedelta(days=7)
 #: Blocks sealed per transaction (bounds how long one seal holds the write lock).
 SEAL_BLOCKS = 200
+#: Blocks are sealed once their window is over: at most this much telemetry is
+#: scanned unindexed by snapshots and history queries. Shorter windows mean more,
+#: smaller segments (a sensor reporting once a minute gets 10 readings a segment).
+SEAL_WINDOW = timedelta(minutes=10)
 
 _BLOCKS = cast(Table, AssetReadingBlock.__table__)
 _SEGMENTS = cast(Table, AssetReadingSegment.__table__)
@@ -289,13 +294,16 @@ class SealResult:
 
 
 def seal_readings(engine: Engine, now: datetime | None = None) -> SealResult:
-    """Regroup the blocks of finished hours into per-asset segments, oldest blocks first.
+    """Regroup the blocks of finished windows into per-asset segments, oldest blocks first.
 
-    A block is sealed once its newest reading's hour is over. Each group of
-    :data:`SEAL_BLOCKS` blocks is one transaction: segments and latest values
-    written, blocks deleted.
+    A block is sealed once the :data:`SEAL_WINDOW` holding its newest reading
+    is over, so at most one window of telemetry stays in blocks, which
+    snapshots and history queries scan. Each group of :data:`SEAL_BLOCKS`
+    blocks is one transaction: segments and latest values written, blocks
+    deleted.
     """
-    cutoff = _hour(now or datetime.now(UTC))
+    at = (now or datetime.now(UTC)).astimezone(UTC)
+    cutoff = _hour(at) + (at - _hour(at)) // SEAL_WINDOW * SEAL_WINDOW
     blocks = readings = segments = 0
     while True:
         with Session(engine) as session, session.begin():

@@ -54,9 +54,9 @@ def test_a_batch_reads_back_exact_times_from_every_tier(
         assert latest == {1: {"pressure": (expected[0][1], 4.2), "we\tird\\name": (HOUR0, 1.5)}}
         if not sealed:
             assert _counts(sessions) == (2, 0, 0)
-            # The hour is not over yet: nothing to seal.
-            assert seal_readings(engine, now=HOUR0 + timedelta(minutes=59)).blocks == 0
-            done = seal_readings(engine, now=HOUR0 + timedelta(hours=1))
+            # The 10-minute window is not over yet: nothing to seal.
+            assert seal_readings(engine, now=HOUR0 + timedelta(minutes=9)).blocks == 0
+            done = seal_readings(engine, now=HOUR0 + timedelta(minutes=10))
             assert (done.blocks, done.readings, done.segments) == (1, 2, 2)
             assert _counts(sessions) == (0, 2, 0)
 

@@ -1,7 +1,7 @@
 """columnar telemetry: readings and crew positions stored as blocks of columns
 
 Raw readings move from one row per reading (``asset_readings``) to one row
-per ingested batch (``asset_reading_blocks``), sealed hourly into per-asset
+per ingested batch (``asset_reading_blocks``), sealed into per-asset
 ``asset_reading_segments``; ``asset_latest_readings`` keeps the newest sealed
 reading per asset and metric. Crew positions move to ``crew_position_blocks``.
 Existing rows are carried over in both directions.
