@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from backend.protocol.columns import to_micros
+
 I8 = np.dtype("<i8")
 U2 = np.dtype("<u2")
 F8 = np.dtype("<f8")
@@ -48,10 +50,7 @@ def datetimes_to_micros(values: list[datetime]) -> Array:
     for i, value in enumerate(values):
         us = cache.get(value)
         if us is None:
-            delta = value - EPOCH
-            us = cache[value] = (
-                delta.days * 86_400 + delta.seconds
-            ) * 1_000_000 + delta.microseconds
+            us = cache[value] = to_micros(value)
         out[i] = us
     return out
 

@@ -71,6 +71,7 @@ from backend.db.models import (
     AssetReadingSegment,
     CrewPositionBlock,
 )
+from backend.protocol.columns import to_micros
 
 #: Raw readings younger than this stay raw; older ones are compacted to hours.
 RAW_KEEP = timedelta(days=7)
@@ -90,11 +91,6 @@ _POSITIONS = cast(Table, CrewPositionBlock.__table__)
 
 def _hour(ts: datetime) -> datetime:
     return ts.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def _micros(ts: datetime) -> int:
-    delta = ts - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 # ------------------------------------------------------------------- writing
@@ -503,9 +499,9 @@ def _raw_points(
     value_all = np.concatenate(values) if values else np.empty(0, dtype=F8)
     keep = np.ones(len(ts_all), dtype=bool)
     if since is not None:
-        keep &= ts_all >= _micros(since)
+        keep &= ts_all >= to_micros(since)
     if until is not None:
-        keep &= ts_all <= _micros(until)
+        keep &= ts_all <= to_micros(until)
     return list(names), code[keep], ts_all[keep], value_all[keep]
 
 
