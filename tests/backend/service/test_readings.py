@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 import zoneinfo
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db.columnar import ReadingBatch
 from backend.db.models import AssetReadingHourly
+from backend.protocol.columns import readings_columns, to_micros
+from backend.service.processor import CommandProcessor
 from backend.service.readings import (
     compact_readings,
     latest_readings,
@@ -120,3 +124,62 @@ def test_compaction_folds_old_hours_and_keeps_them_queryable(
         since = reading_series(s, 1, "pressure", since=HOUR0 + timedelta(hours=1))
     assert len(since) == 3
     assert _counts(sessions) == (0, 1, 37)
+
+
+def test_every_reading_is_stored_once_while_sealing_and_compaction_run_beside_ingest(
+    engine: Engine, sessions: sessionmaker[Session]
+) -> None:
+    """Commands ingest while another thread seals and compacts, as the service's timer does."""
+    seed_city(engine, assets=50)
+    processor = CommandProcessor(engine)
+    now = datetime.now(UTC).replace(microsecond=0)
+    batches, per = 40, 200
+    expected: dict[int, tuple[datetime, float]] = {}  # newest per asset; a tie: the later write
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def maintain() -> None:
+        try:
+            while not stop.is_set():
+                compact_readings(engine, now=now, keep=timedelta(hours=2))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    worker = threading.Thread(target=maintain)
+    worker.start()
+    try:
+        for b in range(batches):
+            # Each batch spans 5 hours back from now: old hours compact, recent ones seal.
+            ts = [now - timedelta(minutes=(b * per + i) % 300) for i in range(per)]
+            for i, t in enumerate(ts):
+                if i % 50 + 1 not in expected or t >= expected[i % 50 + 1][0]:
+                    expected[i % 50 + 1] = (t, float(b))
+            columns = readings_columns(
+                np.arange(per) % 50 + 1,
+                ["pressure"],
+                np.zeros(per),
+                np.array([to_micros(t) for t in ts]),
+                np.full(per, float(b)),
+            )
+            outcome = processor.execute(
+                {
+                    "name": "ingest_readings",
+                    "user": "olga",
+                    "key": f"k{b}",
+                    "args": {"columns": columns},
+                },
+                msg_id="m",
+            )
+            assert outcome.ok, outcome.body
+    finally:
+        stop.set()
+        worker.join(60)
+    assert not errors
+    compact_readings(engine, now=now, keep=timedelta(hours=2))
+    with sessions() as s:
+        counts = stored_counts(s.connection())
+        assert counts.raw + counts.hourly == batches * per
+        assert counts.hourly > 0 and counts.sealed > 0  # every tier was used
+        # The newest value per asset survives sealing and compaction.
+        latest = latest_readings(s.connection())
+    assert {a: v["pressure"] for a, v in latest.items()} == expected
