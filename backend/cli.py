@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -22,12 +23,12 @@ def add_db_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def open_database(db: str | None) -> Engine:
+def open_database(db: str | None, **engine_options: Any) -> Engine:
     """An engine for ``--db`` with the schema brought up to date."""
     from backend.db.engine import make_engine
     from backend.db.migrate import upgrade
 
-    engine = make_engine(resolve_db_url(db))
+    engine = make_engine(resolve_db_url(db), **engine_options)
     upgrade(engine)
     return engine
 

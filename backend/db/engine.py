@@ -44,7 +44,8 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         "tcp_user_timeout": 15_000,
         **kwargs.pop("connect_args", {}),
     }
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, connect_args=connect_args, **kwargs)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

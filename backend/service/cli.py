@@ -18,6 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from backend.db.watchdog import DEFAULT_DEADLINE_S
 from backend.importers.base import ImportRefused
 
 if TYPE_CHECKING:
@@ -47,14 +48,19 @@ def cmd_backend(args: argparse.Namespace) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
     url = resolve_db_url(args.db)
-    engine = open_database(url)
+    # No ping before each use: a ping to a hung server would block where the watchdog
+    # cannot see it (SQLAlchemy pings before a checkout is announced). A connection that
+    # died fails its command as "unavailable" and is replaced; the next one reconnects.
+    engine = open_database(url, pool_pre_ping=args.db_deadline <= 0)
     scoring: RiskScoringSchedule | None = None
     simulator: tuple[threading.Thread, threading.Event] | None = None
     if args.simulate:
         from backend.simulator.accounts import ensure_simulator_users
 
         ensure_simulator_users(engine)
-    service = BackendService(engine, bind=args.bind, pub_hwm=args.pub_hwm)
+    service = BackendService(
+        engine, bind=args.bind, pub_hwm=args.pub_hwm, db_deadline_s=args.db_deadline
+    )
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %s: shutting down", signum)
@@ -131,6 +137,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="messages queued per console before a slow one starts losing deltas "
         "(it then sees the gap and re-snapshots; default 10000)",
+    )
+    p.add_argument(
+        "--db-deadline",
+        type=float,
+        default=DEFAULT_DEADLINE_S,
+        metavar="SECONDS",
+        help="cut a PostgreSQL connection a command has held this long (a hung server), so the "
+        f"command fails and the service goes on (default {DEFAULT_DEADLINE_S:g}; 0 turns it off)",
     )
     p.add_argument(
         "--simulate",

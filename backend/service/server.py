@@ -35,6 +35,7 @@ import zmq
 from sqlalchemy import Engine
 
 from backend.db.engine import WalCheckpointer
+from backend.db.watchdog import DEFAULT_DEADLINE_S, HungConnectionWatchdog
 from backend.protocol import envelope as proto
 from backend.protocol.envelope import Envelope, ProtocolError, decode, encode
 from backend.service.alarms import telemetry_tick
@@ -90,6 +91,7 @@ class BackendService:
         heartbeat_s: float = HEARTBEAT_S,
         pub_hwm: int = 10_000,
         raw_keep: timedelta = RAW_KEEP,
+        db_deadline_s: float = DEFAULT_DEADLINE_S,
     ) -> None:
         self.engine = engine
         self.raw_keep = raw_keep
@@ -112,6 +114,7 @@ class BackendService:
             s.setsockopt(zmq.LINGER, 500)
         self.publisher = OutboxPublisher(engine, self.pub)
         self.checkpointer = WalCheckpointer(engine)
+        self.watchdog = HungConnectionWatchdog(engine, db_deadline_s)
         #: The database's bus identity, read by :meth:`bind`.
         self.bus_id: str | None = None
 
@@ -151,9 +154,11 @@ class BackendService:
         gc.freeze()
         gc.set_threshold(50_000, 50, 100)
         self.checkpointer.start()
+        self.watchdog.start()  # watches this thread: the one that serves
         try:
             self._serve()
         finally:
+            self.watchdog.stop()
             self.checkpointer.stop()
 
     def _serve(self) -> None:

@@ -19,6 +19,7 @@ import contextlib
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -148,6 +149,25 @@ class PrivatePostgres:
     def stop(self, mode: str = "fast") -> None:
         """``pg_ctl stop -m <mode>``: fast closes sessions; immediate is a crash (WAL replay)."""
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "30", "stop")
+
+    def processes(self) -> list[int]:
+        """The postmaster's pid and its children's (every session and worker)."""
+        pid = int((self.data / "postmaster.pid").read_text().split()[0])
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return [pid, *(int(c) for c in children)]
+
+    def freeze(self) -> list[int]:
+        """SIGSTOP every server process: connections stay open but nothing answers."""
+        pids = self.processes()
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        return pids
+
+    def thaw(self, pids: list[int]) -> None:
+        """SIGCONT what :meth:`freeze` stopped."""
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
 
     def running(self) -> bool:
         """True while a postmaster owns the data directory."""

@@ -125,3 +125,43 @@ def test_real_postgres_outage_gives_clear_errors_and_the_service_recovers(
         categories = sorted(s.scalars(select(Issue.category).where(Issue.source == "cityops")))
         assert categories == ["After", "Before", "During"]
         assert s.scalar(select(func.count()).select_from(Event)) == seq == 3
+
+
+def test_a_hung_server_costs_a_command_not_the_service(
+    cluster: PrivatePostgres, outage_engine: Engine
+) -> None:
+    """Frozen server, connections open: TCP cannot tell, the backend's watchdog cuts them."""
+    seed_city(outage_engine)
+    url = outage_engine.url.render_as_string(hide_password=False)
+    deadline = 1.5
+    extra = ["--db-deadline", str(deadline)]
+    with (
+        running_backend(url, extra=extra) as backend,
+        backend.client("olga", timeout_s=30) as client,
+    ):
+        before = _report(client, "Before")
+        frozen = cluster.freeze()
+        try:
+            started = time.monotonic()
+            with pytest.raises(CommandFailed) as hung:
+                _report(client, "During")
+            waited = time.monotonic() - started
+            assert hung.value.code == "unavailable"
+            # Cut at the deadline; a new connection then waits out its connect timeout.
+            assert deadline <= waited < deadline + 12
+            assert client.request("ping").type == "pong"  # the loop is serving again
+        finally:
+            cluster.thaw(frozen)
+        deadline_at = time.monotonic() + RECOVERY_S
+        while True:  # the same key, retried, goes through once the server answers
+            try:
+                during = _report(client, "During")
+                break
+            except CommandFailed as exc:
+                assert exc.code == "unavailable", exc.message
+                assert time.monotonic() < deadline_at, "no recovery after the server thawed"
+                time.sleep(0.2)
+        assert not during["replayed"] and during["seq"] == before["seq"] + 1
+        stats = client.stats()
+        assert backend.stop() == 0
+    assert stats["counters"].get("requests", 1) >= 1
