@@ -18,7 +18,7 @@ from pyqtgraph import Qt
 from pyqtgraph.Qt import QtCore, QtGui
 from shapely.geometry.base import BaseGeometry
 
-from layers import palette
+from layers import declutter, palette
 from layers.base import ChangeSet, LayerChange, LayerModel
 from layers.fast_scatter import FastScatter, Style
 
@@ -63,16 +63,57 @@ class LabelsItem(pg.GraphicsObject):
     the sprites are packed into one atlas pixmap, and a paint is a single
     ``drawPixmapFragments`` call for the labels on screen: no per-label Python
     and no view-sized layer to re-render when the zoom changes.
+
+    Given a placement order (:meth:`set_labels`), labels are decluttered: each
+    takes the first of ``candidates`` positions that overlaps no more important
+    label, or is not drawn (see :mod:`layers.declutter`). The placement depends
+    only on the labels and the zoom, so it is computed once per zoom or label
+    change and reused by every other paint, pans included.
     """
 
-    def __init__(self, offset: tuple[float, float] = (0.0, 0.0), centred: bool = False) -> None:
+    def __init__(
+        self,
+        offset: tuple[float, float] = (0.0, 0.0),
+        centred: bool = False,
+        candidates: Sequence[declutter.Candidate] | None = None,
+        marker: float = 0.0,
+    ) -> None:
         super().__init__()
         self._x = np.zeros(0)
         self._y = np.zeros(0)
         self._texts: list[str] = []
         self._pens: list[QtGui.QPen] = []
-        self._offset = offset
-        self._centred = centred
+        if candidates is None:
+            dx, dy = offset
+            only = (
+                declutter.Candidate(fx=-0.5, fy=-0.5)
+                if centred
+                else declutter.Candidate(px=dx - 2, py=dy, fy=-0.5)
+            )
+            candidates = (only,)
+        self.candidates = tuple(candidates)
+        self._cand = np.array([(c.px, c.py, c.fx, c.fy) for c in self.candidates], dtype=float)
+        #: Pixel size of the markers at the label points, which labels avoid covering.
+        self.marker = marker
+        self._order: np.ndarray | None = None
+        self._placed = np.zeros(0, dtype=np.int64)
+        self._placed_version = -1
+        self._placed_scale: tuple[float, ...] = ()
+        #: The map area whose labels were last placed fully, that placement, placement ranks.
+        self._region = QtCore.QRectF()
+        self._base = self._placed
+        self._rank = np.zeros(0, dtype=np.int64)
+        self._exact_due = False
+        #: How long the zoom must rest before labels are placed fully again.
+        self.settle_ms = 150
+        self._settle = QtCore.QTimer()
+        self._settle.setSingleShot(True)
+        self._settle.timeout.connect(self._place_fully)
+        #: Placements computed so far (zoom or labels changed).
+        self.placements = 0
+        #: Which labels the last paint drew, and their screen boxes (left, top, width, height).
+        self.last_indices = np.zeros(0, dtype=np.int64)
+        self.last_boxes = np.zeros((0, 4))
         self.max_labels = 600
         self.font = QtGui.QFont()
         self.font.setPointSizeF(9.5)
@@ -94,13 +135,25 @@ class LabelsItem(pg.GraphicsObject):
         self.last_drawn = 0
 
     def set_labels(
-        self, x: np.ndarray, y: np.ndarray, texts: Sequence[str], pens: Sequence[QtGui.QPen]
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        texts: Sequence[str],
+        pens: Sequence[QtGui.QPen],
+        order: np.ndarray | None = None,
     ) -> None:
-        """Replace all labels."""
+        """Replace all labels; with an ``order`` (most important first), declutter them."""
         self.prepareGeometryChange()
         self._x, self._y = np.asarray(x, float), np.asarray(y, float)
         self._texts, self._pens = list(texts), list(pens)
+        self._order = None if order is None else np.asarray(order, dtype=np.int64)
         self._version += 1
+        self.update()
+
+    def _place_fully(self) -> None:
+        """The zoom rested: place the labels fully at the next paint."""
+        self._exact_due = True
+        self._placed_scale = ()
         self.update()
 
     def texts(self) -> list[str]:
@@ -121,7 +174,7 @@ class LabelsItem(pg.GraphicsObject):
         y0, y1 = float(self._y[ok].min()), float(self._y[ok].max())
         px, py = self.pixelVectors()
         pad_x = 260.0 * (px.length() if px is not None else 0.0)
-        pad_y = 30.0 * (py.length() if py is not None else 0.0)
+        pad_y = 45.0 * (py.length() if py is not None else 0.0)
         return QtCore.QRectF(x0 - pad_x, y0 - pad_y, x1 - x0 + 2 * pad_x, y1 - y0 + 2 * pad_y)
 
     def _sprite(self, text: str, pen: QtGui.QPen, dpr: float) -> QtGui.QPixmap:
@@ -194,9 +247,69 @@ class LabelsItem(pg.GraphicsObject):
         self._slots = slots
         self.layer_renders += 1
 
+    def _placement(self, t: QtGui.QTransform, dpr: float, w: float, h: float) -> np.ndarray:
+        """Per label, the candidate it is drawn at (-1: not drawn), for this zoom.
+
+        Placed in pixels without the pan offset, for the labels within a screen's
+        width and height around the view: a pan within that region keeps the same
+        choice (no labels flickering) and costs nothing. New labels or a pan
+        beyond the region place them again (a few ms for a few hundred). While
+        the zoom keeps changing, the last full placement is reused at the new zoom
+        minus the labels it would now overlap (sub-millisecond), and the full
+        placement runs once the zoom has rested for :attr:`settle_ms`.
+        """
+        scale = (t.m11(), t.m12(), t.m21(), t.m22(), dpr)
+        inv, ok = t.inverted()
+        if not ok:
+            return np.full(len(self._x), declutter.HIDDEN, dtype=np.int64)
+        # The screen in map units, with the room labels may take beyond it.
+        view = inv.mapRect(QtCore.QRectF(-260.0, -45.0, w + 520.0, h + 90.0))
+        inside = self._region.contains(view)
+        same = self._placed_version == self._version
+        if same and inside and scale == self._placed_scale:
+            return self._placed
+        assert self._order is not None
+        x = t.m11() * self._x + t.m21() * self._y
+        y = t.m12() * self._x + t.m22() * self._y
+        sw, sh = self._src[:, 2] / dpr, self._src[:, 3] / dpr
+        if same and inside and not self._exact_due:
+            # Only the zoom changed: repair the last full placement for this zoom,
+            # and place fully once the zoom rests.
+            shown = np.flatnonzero(self._base >= 0)
+            by = shown[np.argsort(self._rank[shown])]
+            left, top = declutter.boxes_of(
+                x[by], y[by], sw[by], sh[by], self._base[by], self.candidates
+            )
+            keep = declutter.drop_overlaps(left, top, sw[by], sh[by])
+            placed = self._base.copy()
+            placed[by[~keep]] = declutter.HIDDEN
+            self._placed, self._placed_scale = placed, scale
+            self._settle.start(self.settle_ms)
+            return placed
+        region = inv.mapRect(QtCore.QRectF(-260.0 - w, -45.0 - h, 3 * w + 520.0, 3 * h + 90.0))
+        far = ~(
+            (self._x >= region.left())
+            & (self._x <= region.right())
+            & (self._y >= region.top())
+            & (self._y <= region.bottom())
+        )
+        x[far] = np.nan  # not placed (and not drawn: off screen until placed again)
+        self._placed = declutter.place_labels(
+            x, y, sw, sh, self._order, self.candidates, self.marker, gap=1.0
+        )
+        self._rank = np.empty(len(self._order), dtype=np.int64)
+        self._rank[self._order] = np.arange(len(self._order))
+        self._base, self._region = self._placed, region
+        self._placed_version, self._placed_scale = self._version, scale
+        self._exact_due = False
+        self.placements += 1
+        return self._placed
+
     def paint(self, p: QtGui.QPainter, *args: Any) -> None:
         """Blit the on-screen labels from the atlas in one call (none when too many to read)."""
         self.last_drawn = 0
+        self.last_indices = np.zeros(0, dtype=np.int64)
+        self.last_boxes = np.zeros((0, 4))
         if not self._texts:
             return
         t = p.transform()
@@ -205,20 +318,25 @@ class LabelsItem(pg.GraphicsObject):
         dpr = dev.devicePixelRatioF() if dev is not None else 1.0
         xs = t.m11() * self._x + t.m21() * self._y + t.dx()
         ys = t.m12() * self._x + t.m22() * self._y + t.dy()
-        on = np.flatnonzero((xs > -260) & (xs < w + 50) & (ys > -30) & (ys < h + 30))
+        on = np.flatnonzero((xs > -260) & (xs < w + 260) & (ys > -45) & (ys < h + 45))
         if len(on) > self.max_labels:
             return  # too many to read: the map is zoomed out too far for labels
         if not len(on):
             return
         self._ensure_atlas(dpr)
         assert self._atlas is not None
+        if self._order is None:
+            cand = self._cand[np.zeros(len(on), dtype=np.int64)]
+        else:
+            chosen = self._placement(t, dpr, w, h)[on]
+            keep = chosen >= 0
+            on, cand = on[keep], self._cand[chosen[keep]]
+            if not len(on):
+                return
         src = self._src[on]
         sw, sh = src[:, 2] / dpr, src[:, 3] / dpr
-        if self._centred:
-            left, top = xs[on] - sw / 2, ys[on] - sh / 2
-        else:
-            dx, dy = self._offset
-            left, top = xs[on] + dx - 2, ys[on] + dy - sh / 2
+        left = xs[on] + cand[:, 0] + cand[:, 2] * sw
+        top = ys[on] + cand[:, 1] + cand[:, 3] * sh
         # Whole device pixels: a sprite drawn between pixels would blur.
         left, top = np.round(left * dpr) / dpr, np.round(top * dpr) / dpr
         self._frags.resize(len(on))
@@ -232,6 +350,8 @@ class LabelsItem(pg.GraphicsObject):
         p.drawPixmapFragments(*self._frags.drawargs(), self._atlas)
         p.restore()
         self.last_drawn = len(on)
+        self.last_indices = on
+        self.last_boxes = np.column_stack([left, top, sw, sh])
 
 
 class LayerRenderer:

@@ -331,6 +331,10 @@ class MapCanvas(QtWidgets.QWidget):
             return
         self.selection = sel
         self._refresh_highlight()
+        for r in self.renderers.values():
+            pin = getattr(r, "pin_labels", None)  # layers whose labels declutter
+            if pin is not None:
+                pin(frozenset(sel[1]) if r.name == sel[0] else frozenset())
         self.selection_changed.emit(sel[0], sel[1])
 
     def clear_selection(self) -> None:

@@ -13,6 +13,10 @@ from layers.base import Batch, LayerChange, LayerModel, to_epoch
 STALE_AFTER_S = 120.0
 #: Positions kept per crew for its trail (the current one included).
 TRAIL_LENGTH = 8
+#: Whose label wins when labels would overlap on the map (lower first): crews at
+#: work, then those free to send, then those off shift; other statuses last.
+LABEL_RANK = {"en_route": 0, "on_site": 0, "available": 1, "off_shift": 2}
+UNKNOWN_LABEL_RANK = 3
 
 
 class CrewLayerModel(LayerModel):
@@ -125,6 +129,13 @@ class CrewLayerModel(LayerModel):
         ends = np.cumsum(n) - 1
         connect[ends] = False
         return xy[:, 0], xy[:, 1], connect
+
+    def label_rank(self, rows_idx: np.ndarray) -> np.ndarray:
+        """Per table row, how much its label matters (lower wins; see :data:`LABEL_RANK`)."""
+        names = self.vocab["status"].names
+        lut = np.array([LABEL_RANK.get(n, UNKNOWN_LABEL_RANK) for n in names] or [0], np.int64)
+        codes = self.table.rows["status_code"][rows_idx].astype(np.int64)
+        return lut[codes] if len(names) else np.full(len(codes), UNKNOWN_LABEL_RANK, np.int64)
 
     def label(self, fid: int) -> str:
         """Name, status letters and, when stale, "last seen N min ago"."""

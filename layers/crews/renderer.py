@@ -8,7 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtGui
 
-from layers import palette
+from layers import declutter, palette
 from layers.crews.model import CrewLayerModel
 from layers.fast_scatter import Style
 from layers.rendering import LabelsItem, PointRenderer
@@ -44,7 +44,13 @@ class CrewLayerRenderer(PointRenderer):
         super().__init__(model, view, request_frame)
         self.arrows = _arrow_paths()
         self.trails = pg.PlotCurveItem(pen=self.styles.pen(palette.INK, 1.0, 0.5))
-        self.labels = LabelsItem(offset=(12.0, -6.0))
+        # Beside the arrow, a little up (a route's ETA label goes under it); when a more
+        # important crew's label is there: left, above or below, else not drawn.
+        self.labels = LabelsItem(
+            candidates=declutter.candidates_around(10.0, dy=-6.0), marker=CREW_SIZE
+        )
+        #: Crews whose labels are placed first, whatever their status (e.g. the selection).
+        self.pinned: frozenset[int] = frozenset()
         self.add_item(self.trails, -1)
         self.add_item(self.labels, 1)
 
@@ -82,6 +88,17 @@ class CrewLayerRenderer(PointRenderer):
         t = self.model.table.rows
         ink = self.styles.pen(palette.INK)
         dim = self.styles.pen(palette.DIM_INK)
-        texts = [self.model.label(int(i)) for i in t["id"][shown]]
+        ids = t["id"][shown]
+        texts = [self.model.label(int(i)) for i in ids]
         pens = [dim if s else ink for s in t["stale"][shown]]
-        self.labels.set_labels(t["x"][shown], t["y"][shown], texts, pens)
+        rank = self.model.label_rank(shown)
+        if self.pinned:
+            rank = np.where(np.isin(ids, list(self.pinned)), -1, rank)
+        order = declutter.placement_order(rank, ids)
+        self.labels.set_labels(t["x"][shown], t["y"][shown], texts, pens, order)
+
+    def pin_labels(self, ids: frozenset[int]) -> None:
+        """Place these crews' labels before all others (a selected crew keeps its name shown)."""
+        if ids != self.pinned:
+            self.pinned = ids
+            self.after_data()
