@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.config import resolve_db_url
+from backend.db.periodic import PeriodicThread
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-class WalCheckpointer:
+class WalCheckpointer(PeriodicThread):
     """Checkpoints a SQLite database's write-ahead log from its own thread.
 
     By default SQLite checkpoints inside the commit that pushes the WAL past
@@ -66,35 +66,29 @@ class WalCheckpointer:
     complete one. Nothing to do for PostgreSQL.
     """
 
+    thread_name = "wal-checkpoint"
+
     def __init__(self, engine: Engine, every_s: float = 0.5) -> None:
+        super().__init__(every_s)
         self.engine = engine
-        self.every_s = every_s
         self.checkpoints = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _no_autocheckpoint)
             engine.dispose()  # pooled connections reopen without automatic checkpoints
 
     def start(self) -> WalCheckpointer:
         """Start checkpointing (SQLite only)."""
-        if self.engine.dialect.name == "sqlite" and self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
-            self._thread.start()
+        if self.engine.dialect.name == "sqlite":
+            self.start_thread()
         return self
 
     def stop(self) -> None:
         """Stop the thread and checkpoint what is left."""
-        if self._thread is None:
-            return
-        self._stop.set()
-        self._thread.join(10)
-        self._thread = None
-        self._checkpoint("TRUNCATE")
+        if self.stop_thread():
+            self._checkpoint("TRUNCATE")
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.every_s):
-            self._checkpoint("PASSIVE")
+    def tick(self) -> None:
+        self._checkpoint("PASSIVE")
 
     def _checkpoint(self, mode: str) -> None:
         try:

@@ -28,47 +28,44 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 
+from backend.db.periodic import PeriodicThread
+
 log = logging.getLogger(__name__)
 
 #: The backend's default deadline for one database call of its serving loop, seconds.
 DEFAULT_DEADLINE_S = 15.0
 
 
-class HungConnectionWatchdog:
+class HungConnectionWatchdog(PeriodicThread):
     """Shuts down connections the watched thread has held for more than ``deadline_s``."""
 
+    thread_name = "db-watchdog"
+
     def __init__(self, engine: Engine, deadline_s: float, poll_s: float = 0.25) -> None:
+        super().__init__(poll_s)
         self.engine = engine
         self.deadline_s = deadline_s
-        self.poll_s = poll_s
         self.cut = 0
         self.active = engine.dialect.name == "postgresql" and deadline_s > 0
         self._lock = threading.Lock()
         self._held: dict[int, tuple[float, int]] = {}  # connection record id → (since, fd)
         self._thread_id: int | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def start(self) -> HungConnectionWatchdog:
         """Watch the calling thread's connections from now on."""
-        if not self.active or self._thread is not None:
-            return self
-        self._thread_id = threading.get_ident()
-        event.listen(self.engine, "checkout", self._checkout)
-        event.listen(self.engine, "checkin", self._checkin)
-        self._thread = threading.Thread(target=self._run, name="db-watchdog", daemon=True)
-        self._thread.start()
+        if self.active and self._thread_id is None:
+            self._thread_id = threading.get_ident()
+            event.listen(self.engine, "checkout", self._checkout)
+            event.listen(self.engine, "checkin", self._checkin)
+            self.start_thread()
         return self
 
     def stop(self) -> None:
         """Stop watching."""
-        if self._thread is None:
-            return
-        self._stop.set()
-        self._thread.join(5)
-        self._thread = None
-        event.remove(self.engine, "checkout", self._checkout)
-        event.remove(self.engine, "checkin", self._checkin)
+        if self.stop_thread(5):
+            event.remove(self.engine, "checkout", self._checkout)
+            event.remove(self.engine, "checkin", self._checkin)
+            self._thread_id = None
 
     def _checkout(self, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         if threading.get_ident() != self._thread_id:
@@ -84,16 +81,15 @@ class HungConnectionWatchdog:
         with self._lock:
             self._held.pop(id(record), None)
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.poll_s):
-            now = time.monotonic()
-            # Under the lock: a connection checked in meanwhile (its socket perhaps
-            # reused) can no longer be cut by mistake.
-            with self._lock:
-                for key, (since, fd) in list(self._held.items()):
-                    if now - since > self.deadline_s:
-                        del self._held[key]
-                        self._cut(fd, now - since)
+    def tick(self) -> None:
+        now = time.monotonic()
+        # Under the lock: a connection checked in meanwhile (its socket perhaps
+        # reused) can no longer be cut by mistake.
+        with self._lock:
+            for key, (since, fd) in list(self._held.items()):
+                if now - since > self.deadline_s:
+                    del self._held[key]
+                    self._cut(fd, now - since)
 
     def _cut(self, fd: int, held_s: float) -> None:
         try:

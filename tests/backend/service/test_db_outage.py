@@ -69,6 +69,18 @@ def _report(client: CommandClient, category: str) -> dict[str, Any]:
     return client.command("report_issue", {"category": category}, key=category.lower())
 
 
+def _report_when_back(client: CommandClient, category: str) -> dict[str, Any]:
+    """Retry a report with the same key, as a client does, until the database answers."""
+    deadline = time.monotonic() + RECOVERY_S
+    while True:
+        try:
+            return _report(client, category)
+        except CommandFailed as exc:
+            assert exc.code == "unavailable", exc.message
+            assert time.monotonic() < deadline, "no recovery after the database came back"
+            time.sleep(0.2)
+
+
 @pytest.mark.parametrize("mode", ["fast", "immediate"])
 def test_real_postgres_outage_gives_clear_errors_and_the_service_recovers(
     cluster: PrivatePostgres, outage_engine: Engine, mode: str
@@ -98,15 +110,7 @@ def test_real_postgres_outage_gives_clear_errors_and_the_service_recovers(
             assert backend.proc is not None and backend.proc.poll() is None
 
             cluster.start()  # the backend is not restarted: it must reconnect by itself
-            deadline = time.monotonic() + RECOVERY_S
-            while True:  # a client retries with the same key until the database is back
-                try:
-                    during = _report(client, "During")
-                    break
-                except CommandFailed as exc:
-                    assert exc.code == "unavailable", exc.message
-                    assert time.monotonic() < deadline, "no recovery after the restart"
-                    time.sleep(0.2)
+            during = _report_when_back(client, "During")
             assert not during["replayed"]  # the failed tries did not half-apply it
             assert _report(client, "During")["replayed"]
             after = _report(client, "After")
@@ -152,15 +156,7 @@ def test_a_hung_server_costs_a_command_not_the_service(
             assert client.request("ping").type == "pong"  # the loop is serving again
         finally:
             cluster.thaw(frozen)
-        deadline_at = time.monotonic() + RECOVERY_S
-        while True:  # the same key, retried, goes through once the server answers
-            try:
-                during = _report(client, "During")
-                break
-            except CommandFailed as exc:
-                assert exc.code == "unavailable", exc.message
-                assert time.monotonic() < deadline_at, "no recovery after the server thawed"
-                time.sleep(0.2)
+        during = _report_when_back(client, "During")
         assert not during["replayed"] and during["seq"] == before["seq"] + 1
         stats = client.stats()
         assert backend.stop() == 0
