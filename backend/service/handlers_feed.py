@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import Table, select
+from sqlalchemy import select
 
 from backend.db.columnar import (
     F8,
@@ -41,10 +41,6 @@ from backend.service.readings import move_crews, store_positions, store_readings
 
 #: The most items one batch may carry.
 MAX_BATCH = 20_000
-
-
-def _table(model: Any) -> Table:
-    return cast(Table, model.__table__)
 
 
 #: Timestamps a feed may carry: 1970 to 2200 (anything else is a unit mistake).

@@ -96,6 +96,15 @@ def _hour(ts: datetime) -> datetime:
 # ------------------------------------------------------------------- writing
 
 
+def _span(ts: Array) -> dict[str, Any]:
+    """A block's time range and row count (its first three columns)."""
+    return {
+        "ts_min": micros_to_datetime(int(ts.min())),
+        "ts_max": micros_to_datetime(int(ts.max())),
+        "count": len(ts),
+    }
+
+
 def store_readings(session: Session, batch: ReadingBatch) -> None:
     """Append one validated batch as one block, in the session's transaction."""
     if not len(batch):
@@ -104,9 +113,7 @@ def store_readings(session: Session, batch: ReadingBatch) -> None:
         insert(_BLOCKS),
         [
             {
-                "ts_min": micros_to_datetime(int(batch.ts.min())),
-                "ts_max": micros_to_datetime(int(batch.ts.max())),
-                "count": len(batch),
+                **_span(batch.ts),
                 "metrics": list(batch.metrics),
                 "asset_id": to_bytes(batch.asset_id, I8),
                 "metric": to_bytes(batch.metric, U2),
@@ -125,9 +132,7 @@ def store_positions(session: Session, batch: PositionBatch) -> None:
         insert(_POSITIONS),
         [
             {
-                "ts_min": micros_to_datetime(int(batch.ts.min())),
-                "ts_max": micros_to_datetime(int(batch.ts.max())),
-                "count": len(batch),
+                **_span(batch.ts),
                 "crew_id": to_bytes(batch.crew_id, I8),
                 "ts": to_bytes(batch.ts, I8),
                 "lon": to_bytes(batch.lon, F8),
@@ -143,7 +148,7 @@ _CREWS = "crews"
 # A batch's newest position per crew, as a table the UPDATE can join: one statement
 # per batch instead of one per crew. SQLite fills a temporary table (per connection,
 # in memory); PostgreSQL unnests arrays. A crew's last position only moves forward in
-# time: the late rows are counted first (usually none, then no row comes back).
+# time: the late rows (usually none) are looked up before the update.
 _SQLITE_MOVES = "crew_moves"
 _SQLITE_TEMP = (
     f"CREATE TEMP TABLE IF NOT EXISTS {_SQLITE_MOVES} "
@@ -226,9 +231,7 @@ def move_crews(conn: Connection, newest: PositionBatch) -> Array:
             )
         )
     else:
-        stale = []
-        if conn.scalar(_bind(f"SELECT count(*) FROM ({late_ids})", values)):
-            stale = list(conn.scalars(_bind(late_ids, values)))
+        stale = list(conn.scalars(_bind(late_ids, values)))
         conn.execute(_bind(update, values))
     return newest.crew_id[~np.isin(newest.crew_id, stale)] if stale else newest.crew_id
 
@@ -243,26 +246,24 @@ def _block_batch(row: Any) -> ReadingBatch:
     )
 
 
-def _concat(batches: list[ReadingBatch]) -> tuple[ReadingBatch, list[str]]:
-    """Blocks in order as one batch with one metric table; also returns that table."""
+def _concat(batches: list[ReadingBatch]) -> ReadingBatch:
+    """Blocks in order as one batch with one metric table."""
     names: dict[str, int] = {}
     codes = []
     for b in batches:
         remap = np.array([names.setdefault(m, len(names)) for m in b.metrics], dtype=U2)
         codes.append(remap[b.metric] if len(remap) else b.metric)
-    table = list(names)
 
     def cat(arrays: list[Array], dtype: np.dtype[Any]) -> Array:
         return np.concatenate(arrays) if arrays else np.empty(0, dtype=dtype)
 
-    merged = ReadingBatch(
+    return ReadingBatch(
         asset_id=cat([b.asset_id for b in batches], I8),
         metric=cat(codes, U2),
-        metrics=tuple(table),
+        metrics=tuple(names),
         ts=cat([b.ts for b in batches], I8),
         value=cat([b.value for b in batches], F8),
     )
-    return merged, table
 
 
 def _unsealed(
@@ -274,7 +275,7 @@ def _unsealed(
         query = query.where(_BLOCKS.c.ts_max >= since)
     if until is not None:
         query = query.where(_BLOCKS.c.ts_min <= until)
-    return _concat([_block_batch(row) for row in conn.execute(query)])[0]
+    return _concat([_block_batch(row) for row in conn.execute(query)])
 
 
 # ------------------------------------------------------------------ sealing
@@ -312,15 +313,16 @@ def seal_readings(engine: Engine, now: datetime | None = None) -> SealResult:
             ).all()
             if not rows:
                 break
-            batch, names = _concat([_block_batch(r) for r in rows])
-            segments += _write_segments(conn, batch, names)
+            batch = _concat([_block_batch(r) for r in rows])
+            segments += _write_segments(conn, batch)
             conn.execute(delete(_BLOCKS).where(_BLOCKS.c.id.in_([r.id for r in rows])))
             blocks += len(rows)
             readings += len(batch)
     return SealResult(blocks, readings, segments)
 
 
-def _write_segments(conn: Connection, batch: ReadingBatch, names: list[str]) -> int:
+def _write_segments(conn: Connection, batch: ReadingBatch) -> int:
+    names = batch.metrics
     n = len(batch)
     hour = batch.ts // HOUR_US
     # Stable by write order within equal times, so the later of two equal readings stays last.
