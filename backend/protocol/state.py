@@ -21,6 +21,8 @@ what "the replica equals the database" means. An event body carries one of:
              per field (``f8`` NaN and a null ``ts`` mean ``None``, ``ts``
              values become wire time strings); row by row, the same as
              ``patch`` bodies.
+``trimmed``  ``{"n": N}``: an old feed batch whose payload retention dropped
+             (:mod:`backend.service.retention`); it changes nothing.
 
 The functions here apply a columnar batch row by row: they define what it
 means. The console's replica applies it with array operations and must end
@@ -63,7 +65,7 @@ def is_columnar(body: dict[str, Any]) -> bool:
 
 def change_count(body: dict[str, Any]) -> int:
     """How many entity changes an event body carries (a batch: its items or rows)."""
-    for key in ("reading_columns", "patch_columns"):
+    for key in ("reading_columns", "patch_columns", "trimmed"):
         spec = body.get(key)
         if isinstance(spec, dict) and type(spec.get("n")) is int:
             return int(spec["n"])

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from backend.db.watchdog import DEFAULT_DEADLINE_S
 from backend.importers.base import ImportRefused
+from backend.service.readings import RAW_KEEP
 
 if TYPE_CHECKING:
     from backend.simulator.city import SimOptions
@@ -58,8 +59,15 @@ def cmd_backend(args: argparse.Namespace) -> int:
         from backend.simulator.accounts import ensure_simulator_users
 
         ensure_simulator_users(engine)
+    if args.raw_days <= 0:
+        print("error: --raw-days must be positive", file=sys.stderr)
+        return 2
     service = BackendService(
-        engine, bind=args.bind, pub_hwm=args.pub_hwm, db_deadline_s=args.db_deadline
+        engine,
+        bind=args.bind,
+        pub_hwm=args.pub_hwm,
+        db_deadline_s=args.db_deadline,
+        raw_keep=timedelta(days=args.raw_days),
     )
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -145,6 +153,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="cut a PostgreSQL connection a command has held this long (a hung server), so the "
         f"command fails and the service goes on (default {DEFAULT_DEADLINE_S:g}; 0 turns it off)",
+    )
+    p.add_argument(
+        "--raw-days",
+        type=float,
+        default=RAW_KEEP / timedelta(days=1),
+        metavar="DAYS",
+        help="days of raw readings kept; older ones become hourly aggregates and older feed "
+        f"events keep only their counts (default {RAW_KEEP / timedelta(days=1):g})",
     )
     p.add_argument(
         "--simulate",

@@ -45,6 +45,7 @@ from backend.service.entities import consistent_snapshot
 from backend.service.processor import CommandProcessor, error
 from backend.service.publisher import OutboxPublisher
 from backend.service.readings import RAW_KEEP, compact_readings
+from backend.service.retention import trim_feed_events
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,8 @@ HARD_MAX = 64 * 1024 * 1024
 #: How often (s) the telemetry timer runs: missing-data checks and expired shelves. Readings
 #: come once a minute; a shelf's end is honoured within this.
 MONITOR_TICK_S = 5.0
-#: How often (s) old raw readings are compacted into hours (in a background thread).
+#: How often (s) old raw readings are compacted into hours and old feed events trimmed
+#: (:mod:`backend.service.retention`), in a background thread.
 COMPACT_EVERY_S = 60.0
 #: How often (s) to look for events committed by other writers (importers, a second backend).
 POLL_OUTBOX_S = 0.25
@@ -395,6 +397,8 @@ class BackendService:
                 done = compact_readings(self.engine, keep=self.raw_keep)
                 self.counters["compacted_hours"] += done.hours
                 self.counters["compacted_readings"] += done.raw_rows
+                trim = trim_feed_events(self.engine, self.raw_keep, publisher=self.publisher.name)
+                self.counters["trimmed_feed_events"] += trim.events
             except Exception as exc:  # database down or busy: the next pass tries again
                 log.warning("compacting readings failed: %s", exc)
 
