@@ -112,7 +112,8 @@ class ConsoleSession:
         self.client.start()
         roads = fetch_roads(self.client)
         self._wait_for_snapshot()
-        _, entities = self.client.replica.copy()
+        seq, entities = self.client.replica.copy()
+        self.bridge.discard_through(seq)  # the snapshot's change is this copy
         projection = self._projection(roads, entities)
         self.layers: dict[str, LayerModel] = {
             "roads": RoadLayerModel(projection),

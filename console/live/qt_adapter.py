@@ -55,6 +55,21 @@ class LiveBridge(QObject):
         if poke:
             self._poke.emit()
 
+    def discard_through(self, seq: int) -> bool:
+        """Forget collected changes when all of them are in a copy of the replica at ``seq``.
+
+        A console loads its panels from a copy taken after the first snapshot;
+        the snapshot's own change (every topic) is already in that copy, and
+        delivering it again would redo the whole load as one frame. When a
+        later delta was collected too, everything stays (a superset is safe).
+        True when something was dropped.
+        """
+        with self._lock:
+            if not self._topics or self._seq > seq:
+                return False
+            self._topics.clear()
+            return True
+
     def _collect_health(self, health: LinkHealth) -> None:
         with self._lock:
             self._health = health

@@ -59,3 +59,23 @@ def test_bridge_with_the_real_backend(qtbot: QtBot, sqlite_engine: Engine) -> No
             qtbot.waitUntil(lambda: any("job/1" in t for t in changed), timeout=20_000)
         finally:
             client.stop()
+
+
+def test_changes_already_in_a_copy_are_not_delivered_again(qtbot: QtBot) -> None:
+    client = LiveClient("tcp://127.0.0.1:1")  # never started: the test plays the I/O thread
+    bridge = LiveBridge(client, frame_ms=10)
+    received: list[tuple[frozenset[str], int]] = []
+    bridge.changed.connect(lambda t, s: received.append((t, s)))
+    assert client.on_changes is not None
+    # The first snapshot (seq 40) changes every topic; the console copies the replica at 40.
+    client.on_changes(frozenset({"asset/1", "asset/2", "crew/1"}), 40)
+    assert bridge.discard_through(40)
+    qtbot.wait(60)
+    assert received == []
+    # A delta after the copy: kept, and with it whatever came before (a superset is safe).
+    client.on_changes(frozenset({"asset/1"}), 40)
+    client.on_changes(frozenset({"crew/1"}), 41)
+    assert not bridge.discard_through(40)
+    qtbot.waitUntil(lambda: bool(received), timeout=5000)
+    assert received == [(frozenset({"asset/1", "crew/1"}), 41)]
+    client.stop()
