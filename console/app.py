@@ -103,9 +103,10 @@ class ConsoleSession:
         user: str,
         settings_key: str | None = "default",
         clock: Callable[[], float] = time.monotonic,
+        feed: str | None = None,
     ) -> None:
         self.user = user
-        self.client = LiveClient(connect, user=user)
+        self.client = LiveClient(connect, user=user, feed_endpoint=feed)
         self.bridge = LiveBridge(self.client)
         self._clock = clock
         self.role = "?"
@@ -272,11 +273,13 @@ PANEL_INSTALLERS: tuple[tuple[str, str], ...] = (
 )
 
 
-def open_session(connect: str, user: str, settings_key: str | None = "default") -> ConsoleSession:
-    """A console with every panel, its saved layout restored."""
+def open_session(
+    connect: str, user: str, settings_key: str | None = "default", feed: str | None = None
+) -> ConsoleSession:
+    """A console with every panel, its saved layout restored (``feed``: a relay's endpoint)."""
     import importlib
 
-    session = ConsoleSession(connect, user, settings_key=settings_key)
+    session = ConsoleSession(connect, user, settings_key=settings_key, feed=feed)
     for module, function in PANEL_INSTALLERS:
         session.extensions.append(getattr(importlib.import_module(module), function)(session))
     session.finish()

@@ -29,7 +29,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_console(args: argparse.Namespace) -> int:
     from console.demo import run_console
 
-    return run_console(args.connect, args.user)
+    return run_console(args.connect, args.user, feed=args.feed)
 
 
 def cmd_screenshot(args: argparse.Namespace) -> int:
@@ -68,6 +68,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="tcp://127.0.0.1:7700",
         metavar="tcp://HOST:PORT",
         help="the backend's PUB endpoint; commands go to PORT+1 (default tcp://127.0.0.1:7700)",
+    )
+    p.add_argument(
+        "--feed",
+        metavar="tcp://HOST:PORT",
+        help="take deltas from a feed relay (`main.py relay`) instead of the backend's PUB",
     )
     p.add_argument("--user", default="ana", help="user name (must exist in the backend's users)")
     p.set_defaults(func=cmd_console)

@@ -169,12 +169,12 @@ def show_maximized(window: QWidget) -> None:
     window.showMaximized()
 
 
-def run_console(connect: str, user: str) -> int:
+def run_console(connect: str, user: str, feed: str | None = None) -> int:
     """A console joining a running backend; returns when the window is closed."""
     from console.app import make_app, open_session
 
     app = make_app()
-    session = open_session(connect, user)
+    session = open_session(connect, user, feed=feed)
     session.window.closing.connect(app.quit)
     show_maximized(session.window)
     with close_on_signals(session.window):

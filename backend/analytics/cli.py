@@ -15,7 +15,6 @@ from datetime import date
 
 from sqlalchemy import Engine
 
-from backend.analytics.model import DEFAULT_CUTOFF, DEFAULT_TRAIN_FROM, DEFAULT_UNTIL
 from backend.cli import add_db_option, open_database
 from backend.importers.watermains import SOURCE
 
@@ -48,7 +47,12 @@ def _pick_source(engine: Engine, wanted: str | None) -> str | None:
 
 def _evaluate_watermains(engine: Engine, args: argparse.Namespace) -> int:
     from backend.analytics.history import load_history
-    from backend.analytics.model import evaluate
+    from backend.analytics.model import (
+        DEFAULT_CUTOFF,
+        DEFAULT_TRAIN_FROM,
+        DEFAULT_UNTIL,
+        evaluate,
+    )
 
     history = load_history(engine, source=args.source)
     if history.pipes.empty:

@@ -195,6 +195,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_simulation_options(p)
     p.set_defaults(func=cmd_simulate)
 
+    p = sub.add_parser(
+        "relay",
+        help="fan a backend's live feed out to many consoles",
+        description="Subscribe once to a backend's (or another relay's) PUB and republish every "
+        "delta and heartbeat on --bind (ZeroMQ XSUB/XPUB). Consoles use it with "
+        "`console --connect BACKEND --feed RELAY`; snapshots and commands still go to the "
+        "backend. Stops cleanly on SIGINT/SIGTERM.",
+    )
+    p.add_argument(
+        "--connect",
+        default="tcp://127.0.0.1:7700",
+        metavar="tcp://HOST:PORT",
+        help="the PUB endpoint to relay (default tcp://127.0.0.1:7700)",
+    )
+    p.add_argument(
+        "--bind",
+        default="tcp://0.0.0.0:7800",
+        metavar="tcp://HOST:PORT",
+        help="where consoles subscribe (default tcp://0.0.0.0:7800)",
+    )
+    p.set_defaults(func=cmd_relay)
+
 
 def add_simulation_options(p: argparse.ArgumentParser) -> None:
     """``--speed`` and ``--seed`` for the simulator."""
@@ -215,6 +237,28 @@ def sim_options(args: argparse.Namespace) -> SimOptions:
 
     replay = load_311(Path(args.replay_311)) if args.replay_311 else []
     return SimOptions(speed=args.speed, seed=args.seed, replay=replay)
+
+
+def cmd_relay(args: argparse.Namespace) -> int:
+    """Relay a backend's feed until SIGINT/SIGTERM."""
+    import zmq
+
+    from backend.service.relay import FeedRelay
+
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    relay = FeedRelay(args.connect, args.bind)
+    try:
+        relay.start()
+    except zmq.ZMQError as exc:
+        relay.stop()
+        print(f"error: cannot relay {args.connect} on {args.bind}: {exc}", file=sys.stderr)
+        return 2
+    print(f"relaying {args.connect} on {args.bind}", flush=True)
+    stop.wait()
+    relay.stop()
+    return 0
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:

@@ -108,9 +108,13 @@ class LiveClient:
         request_timeout: float = 5.0,
         rcvhwm: int = 10_000,
         tune_gc: bool = True,
+        feed_endpoint: str | None = None,
     ) -> None:
         self.pub_endpoint = pub_endpoint
         self.router_endpoint = router_endpoint(pub_endpoint)
+        #: Where deltas and heartbeats come from: the backend's PUB, or a feed relay's
+        #: (``main.py relay``); snapshots and commands always go to the backend.
+        self.feed_endpoint = feed_endpoint or pub_endpoint
         self.user = user
         self.replica = Replica(prefix)
         self.on_changes = on_changes
@@ -206,7 +210,7 @@ class LiveClient:
         sub.setsockopt(zmq.RCVHWM, self.rcvhwm)
         sub.setsockopt(zmq.LINGER, 0)
         sub.setsockopt(zmq.SUBSCRIBE, b"")
-        sub.connect(self.pub_endpoint)
+        sub.connect(self.feed_endpoint)
         self._sub = sub
         self._open_dealer()
 
