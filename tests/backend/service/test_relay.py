@@ -54,12 +54,12 @@ def test_consoles_behind_a_relay_match_a_direct_console_through_a_relay_restart(
             for job in (1, 2):
                 ana.command("assign_job", {"job_id": job, "crew_id": job, "version": 1})
 
-            def converged() -> bool:
+            def converged(job: str, crew: int) -> bool:
                 states = [_state(c) for c in clients]
-                return all(s == states[0] for s in states) and states[0][0] > 0
+                ent = states[0][1].get(job) or {}
+                return all(s == states[0] for s in states) and ent.get("crew_id") == crew
 
-            assert _wait(converged)
-            assert _state(behind[0])[1]["job/2"]["crew_id"] == 2  # type: ignore[index]
+            assert _wait(lambda: converged("job/2", 2))
 
             # The relay dies: its consoles see a dead link, the direct one does not.
             relay.stop()
@@ -70,7 +70,7 @@ def test_consoles_behind_a_relay_match_a_direct_console_through_a_relay_restart(
             relay = FeedRelay(backend.pub, relay_at).start()
             assert _wait(lambda: all(c.health.state is LinkState.LIVE for c in clients))
             ana.command("assign_job", {"job_id": 4, "crew_id": 1, "version": 1})
-            assert _wait(converged)
+            assert _wait(lambda: converged("job/4", 1))
             assert _state(behind[2])[1]["job/3"]["crew_id"] == 3  # type: ignore[index]
             assert all(c.snapshots >= 2 for c in behind)
         finally:
