@@ -6,6 +6,8 @@
 * :mod:`.paths` answers travel times and routes with ``scipy.sparse.csgraph.dijkstra``
   (C over CSR arrays; networkx is only the naive reference in tests and the benchmark).
 * :mod:`.recommend` ranks crews for a job.
+* :mod:`.matrix` answers many-to-many travel times (one batched Dijkstra);
+  :mod:`.fleet` plans a whole fleet over many jobs with OR-Tools (:mod:`.fleet_model`).
 * :mod:`.speeds` is the one table of driving speeds per road class.
 
 No Qt and no ORM objects leave this package: results are plain dataclasses.

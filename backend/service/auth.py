@@ -89,6 +89,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "get_renewal": ALL_ROLES,
     "recommend_crews": ALL_ROLES,
     "crew_etas": ALL_ROLES,
+    # CPU-heavy (seconds of solver time on the serving loop): the people who plan the day.
+    "plan_fleet": FIELD,
 }
 
 

@@ -27,6 +27,7 @@ from backend.service import (
     handlers_city,
     handlers_dispatch,
     handlers_feed,
+    handlers_fleet,
     handlers_jobs,
     handlers_query,
     handlers_risk,
@@ -73,6 +74,7 @@ COMMANDS: dict[str, CommandSpec] = {
     "get_renewal": CommandSpec(handlers_risk.get_renewal, False),
     "recommend_crews": CommandSpec(handlers_dispatch.recommend_crews, False),
     "crew_etas": CommandSpec(handlers_dispatch.crew_etas_command, False),
+    "plan_fleet": CommandSpec(handlers_fleet.plan_fleet_command, False),
 }
 
 
