@@ -13,7 +13,13 @@ import logging
 import sys
 
 #: Modules that contribute subcommands through ``register(subparsers)``.
-COMMAND_MODULES = ("backend.cli", "backend.service.cli", "backend.analytics.cli", "console.cli")
+COMMAND_MODULES = (
+    "backend.cli",
+    "backend.service.cli",
+    "backend.analytics.cli",
+    "backend.analytics.report_cli",
+    "console.cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

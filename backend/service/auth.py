@@ -89,6 +89,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "get_renewal": ALL_ROLES,
     "recommend_crews": ALL_ROLES,
     "crew_etas": ALL_ROLES,
+    "get_shift_report": ALL_ROLES,
+    "get_crew_tracks": ALL_ROLES,
 }
 
 

@@ -29,6 +29,7 @@ from backend.service import (
     handlers_feed,
     handlers_jobs,
     handlers_query,
+    handlers_report,
     handlers_risk,
 )
 from backend.service.alarms import MONITOR_KEY, TelemetryMonitor
@@ -73,6 +74,8 @@ COMMANDS: dict[str, CommandSpec] = {
     "get_renewal": CommandSpec(handlers_risk.get_renewal, False),
     "recommend_crews": CommandSpec(handlers_dispatch.recommend_crews, False),
     "crew_etas": CommandSpec(handlers_dispatch.crew_etas_command, False),
+    "get_shift_report": CommandSpec(handlers_report.get_shift_report, False),
+    "get_crew_tracks": CommandSpec(handlers_report.get_crew_tracks, False),
 }
 
 
