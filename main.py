@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "backend.service.cli",
     "backend.service.fleet_cli",
     "backend.analytics.cli",
+    "backend.analytics.report_cli",
     "console.cli",
 )
 

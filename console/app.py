@@ -270,6 +270,7 @@ class ConsoleSession:
 PANEL_INSTALLERS: tuple[tuple[str, str], ...] = (
     ("console.dispatch_panels", "install_dispatch_panels"),
     ("console.risk_panels", "install_risk_panels"),
+    ("console.timeline_panels", "install_timeline_panels"),
 )
 
 

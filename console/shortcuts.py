@@ -46,6 +46,9 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     ),
     Shortcut("history.fit", "F", "Fit the chart to all readings (history panel)", "History"),
     Shortcut("history.next_metric", "M", "Chart the next metric (history panel)", "History"),
+    Shortcut("timeline.toggle", "Ctrl+T", "Show or hide the incident timeline", "Timeline"),
+    Shortcut("timeline.play", "Ctrl+Shift+P", "Play or pause the replay on the map", "Timeline"),
+    Shortcut("timeline.live", "Ctrl+Shift+L", "End the replay: back to live", "Timeline"),
 )
 
 

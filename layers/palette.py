@@ -98,6 +98,18 @@ ISSUE_STATUSES: dict[str, StatusStyle] = {
     )
 }
 
+#: Open job statuses (the replay draws jobs; done and cancelled jobs leave the map). The
+#: working statuses match the crews' own colours; the letter backs each colour.
+JOB_STATUSES: dict[str, StatusStyle] = {
+    s.status: s
+    for s in (
+        StatusStyle("new", "New", OKABE_ITO["orange"], letter="N"),
+        StatusStyle("assigned", "Assigned", OKABE_ITO["yellow"], letter="AS"),
+        StatusStyle("en_route", "En route", OKABE_ITO["sky_blue"], letter="ER"),
+        StatusStyle("on_site", "On site", OKABE_ITO["reddish_purple"], letter="OS"),
+    )
+}
+
 #: Unknown statuses still draw, in a neutral style, and say so in the legend.
 UNKNOWN_STATUS = StatusStyle("unknown", "Unknown", "#FFFFFF", filled=False, outline=1.0)
 
@@ -176,6 +188,11 @@ def asset_status_style(status: str) -> StatusStyle:
 def crew_status_style(status: str) -> StatusStyle:
     """The style of a crew status."""
     return CREW_STATUSES.get(status, UNKNOWN_STATUS)
+
+
+def job_status_style(status: str) -> StatusStyle:
+    """The style of a job status."""
+    return JOB_STATUSES.get(status, UNKNOWN_STATUS)
 
 
 def issue_status_style(status: str) -> StatusStyle:

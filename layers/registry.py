@@ -14,6 +14,8 @@ from layers.crews.renderer import CrewLayerRenderer
 from layers.issues.model import IssueLayerModel
 from layers.issues.renderer import IssueLayerRenderer
 from layers.rendering import LayerRenderer
+from layers.replay.model import ReplayLayerModel
+from layers.replay.renderer import ReplayLayerRenderer
 from layers.risk.model import RiskLayerModel
 from layers.risk.renderer import RiskLayerRenderer
 from layers.roads.model import RoadLayerModel
@@ -28,6 +30,7 @@ RENDERERS: dict[type[LayerModel], type[LayerRenderer]] = {
     CrewLayerModel: CrewLayerRenderer,
     RouteLayerModel: RouteLayerRenderer,
     RiskLayerModel: RiskLayerRenderer,
+    ReplayLayerModel: ReplayLayerRenderer,
 }
 
 

@@ -225,6 +225,23 @@ class MapCanvas(QtWidgets.QWidget):
             if b is not None:
                 self.zoom_to(b)
 
+    def centre_on(self, x: float, y: float) -> None:
+        """Pan so (x, y) metres is in the middle, keeping the zoom."""
+        r = self.view.viewRect()
+        w, h = r.width(), r.height()
+        self.view.setRange(QtCore.QRectF(x - w / 2, y - h / 2, w, h), padding=0, update=True)
+
+    def centre_on_selection(self) -> bool:
+        """Pan to the selected features' middle, keeping the zoom; False when none is drawn."""
+        name, ids = self.selection
+        if not name or not ids or name not in self.renderers:
+            return False
+        b = self.model(name).bounds(ids)
+        if b is None:
+            return False
+        self.centre_on((b[0] + b[2]) / 2, (b[1] + b[3]) / 2)
+        return True
+
     def zoom_by(self, factor: float) -> None:
         """Zoom in (factor < 1) or out (> 1) about the view's centre."""
         self.view.scaleBy((factor, factor))

@@ -91,6 +91,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "crew_etas": ALL_ROLES,
     # CPU-heavy (seconds of solver time on the serving loop): the people who plan the day.
     "plan_fleet": FIELD,
+    "get_shift_report": ALL_ROLES,
+    "get_crew_tracks": ALL_ROLES,
 }
 
 

@@ -7,10 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from pyproj import Geod
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from backend.db.models import Alarm, Asset, AssetEvent, Crew, Event, Issue, Job
-from backend.protocol.topics import topic
+from backend.protocol.state import BATCH_SUFFIX
+from backend.protocol.topics import TOPIC_KINDS, topic
 from backend.service.auth import CommandError
 from backend.service.context import CommandContext, arg, get_row
 from backend.service.entities import entity_state, row_state
@@ -161,7 +162,12 @@ def get_timeline(ctx: CommandContext, args: dict[str, Any]) -> dict[str, Any]:
     """Committed events in seq order: the audit log and incident timeline.
 
     Args (all optional): ``prefix`` (topic prefix, e.g. ``"job/"`` or ``"issue/7"``),
-    ``since``/``until`` (timestamps), ``after_seq``, ``actor``, ``limit`` (default 500).
+    ``kinds`` (topic kinds, e.g. ``["job", "alarm"]``), ``batches`` (False leaves out
+    batch events such as ``crew/*`` position feeds: an incident timeline wants the
+    changes people made, not every second's telemetry), ``since``/``until``
+    (timestamps), ``after_seq``, ``actor``, ``limit`` (default 500), ``state_before``
+    (True adds ``before``: each listed topic's entity as it stood just before ``since``,
+    where a replay starts).
     """
     query = select(Event)
     prefix = arg(args, "prefix", str, required=False)
@@ -169,6 +175,14 @@ def get_timeline(ctx: CommandContext, args: dict[str, Any]) -> dict[str, Any]:
         # An exact entity ("issue/7") must not also match "issue/70".
         kind, _, rest = prefix.partition("/")
         query = query.where(Event.topic == prefix if rest else Event.topic.startswith(kind + "/"))
+    kinds = arg(args, "kinds", list, required=False)
+    if kinds is not None:
+        unknown = sorted({str(k) for k in kinds} - set(TOPIC_KINDS))
+        if unknown or not kinds:
+            raise CommandError("bad_args", f"kinds must be some of {list(TOPIC_KINDS)}")
+        query = query.where(or_(*(Event.topic.startswith(f"{k}/") for k in kinds)))
+    if not arg(args, "batches", bool, required=False, default=True):
+        query = query.where(~Event.topic.endswith(BATCH_SUFFIX))
     since = arg(args, "since", datetime, required=False)
     until = arg(args, "until", datetime, required=False)
     after = arg(args, "after_seq", int, required=False)
@@ -183,4 +197,31 @@ def get_timeline(ctx: CommandContext, args: dict[str, Any]) -> dict[str, Any]:
         query = query.where(Event.actor == actor)
     limit = _limit(args, 500)
     events = [_event_map(e) for e in ctx.session.scalars(query.order_by(Event.seq).limit(limit))]
-    return {"events": events, "more": len(events) == limit}
+    reply: dict[str, Any] = {"events": events, "more": len(events) == limit}
+    if arg(args, "state_before", bool, required=False, default=False):
+        if since is None:
+            raise CommandError("bad_args", "state_before needs since")
+        topics = sorted({e["topic"] for e in events if not e["topic"].endswith(BATCH_SUFFIX)})
+        reply["before"] = state_before(ctx, topics, since)
+    return reply
+
+
+def state_before(ctx: CommandContext, topics: list[str], since: datetime) -> dict[str, Any]:
+    """Each topic's entity state as of just before ``since``: its newest ``entity`` event body.
+
+    What a replay starts from. A topic with no earlier event (created later, or
+    imported without events) is left out.
+    """
+    out: dict[str, Any] = {}
+    for i in range(0, len(topics), 500):
+        chunk = topics[i : i + 500]
+        newest = (
+            select(func.max(Event.seq))
+            .where(Event.topic.in_(chunk), Event.ts < since)
+            .group_by(Event.topic)
+        )
+        for e in ctx.session.scalars(select(Event).where(Event.seq.in_(newest))):
+            entity = e.body.get("entity") if isinstance(e.body, dict) else None
+            if isinstance(entity, dict):
+                out[e.topic] = entity
+    return out

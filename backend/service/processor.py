@@ -30,6 +30,7 @@ from backend.service import (
     handlers_fleet,
     handlers_jobs,
     handlers_query,
+    handlers_report,
     handlers_risk,
 )
 from backend.service.alarms import MONITOR_KEY, TelemetryMonitor
@@ -75,6 +76,8 @@ COMMANDS: dict[str, CommandSpec] = {
     "recommend_crews": CommandSpec(handlers_dispatch.recommend_crews, False),
     "crew_etas": CommandSpec(handlers_dispatch.crew_etas_command, False),
     "plan_fleet": CommandSpec(handlers_fleet.plan_fleet_command, False),
+    "get_shift_report": CommandSpec(handlers_report.get_shift_report, False),
+    "get_crew_tracks": CommandSpec(handlers_report.get_crew_tracks, False),
 }
 
 

@@ -16,6 +16,7 @@ class Block:
 sys.meta_path.insert(0, Block())
 import layers.base, layers.palette, layers.projection
 import layers.assets.model, layers.issues.model, layers.crews.model, layers.roads.model
+import layers.replay.model, console.timeline.model, console.timeline.replay
 from tests.layers import synthetic as syn
 m = layers.assets.model.AssetLayerModel(layers.projection.LocalProjection(*syn.CENTRE))
 m.replace_all(syn.assets(50))
