@@ -89,6 +89,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "get_renewal": ALL_ROLES,
     "recommend_crews": ALL_ROLES,
     "crew_etas": ALL_ROLES,
+    # Procedures are written by the people who run the room; everyone reads them.
+    "save_article": FIELD,
+    "search_articles": ALL_ROLES,
+    "get_article": ALL_ROLES,
+    "articles_for": ALL_ROLES,
+    "get_emerging_problems": ALL_ROLES,
 }
 
 

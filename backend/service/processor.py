@@ -26,8 +26,10 @@ from backend.service import (
     handlers_assets,
     handlers_city,
     handlers_dispatch,
+    handlers_emerging,
     handlers_feed,
     handlers_jobs,
+    handlers_knowledge,
     handlers_query,
     handlers_risk,
 )
@@ -73,6 +75,11 @@ COMMANDS: dict[str, CommandSpec] = {
     "get_renewal": CommandSpec(handlers_risk.get_renewal, False),
     "recommend_crews": CommandSpec(handlers_dispatch.recommend_crews, False),
     "crew_etas": CommandSpec(handlers_dispatch.crew_etas_command, False),
+    "save_article": CommandSpec(handlers_knowledge.save_article, True),
+    "search_articles": CommandSpec(handlers_knowledge.search_articles, False),
+    "get_article": CommandSpec(handlers_knowledge.get_article, False),
+    "articles_for": CommandSpec(handlers_knowledge.articles_for, False),
+    "get_emerging_problems": CommandSpec(handlers_emerging.get_emerging_problems, False),
 }
 
 
