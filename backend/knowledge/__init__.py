@@ -1,0 +1,1 @@
+"""The staff knowledge base: articles and their full-text search."""
