@@ -4,6 +4,7 @@ python main.py                 the demo (console not built yet: says so)
 python main.py import PATH...  import real city data
 python main.py db upgrade      apply database migrations
 python main.py demo-city       generate the demo city
+python main.py open311         the citizens' Open311 GeoReport v2 HTTP gateway
 """
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ import logging
 import sys
 
 #: Modules that contribute subcommands through ``register(subparsers)``.
-COMMAND_MODULES = ("backend.cli", "backend.service.cli", "backend.analytics.cli", "console.cli")
+COMMAND_MODULES = (
+    "backend.cli",
+    "backend.service.cli",
+    "backend.open311.cli",
+    "backend.analytics.cli",
+    "console.cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

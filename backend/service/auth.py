@@ -89,6 +89,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "get_renewal": ALL_ROLES,
     "recommend_crews": ALL_ROLES,
     "crew_etas": ALL_ROLES,
+    "list_services": ALL_ROLES,
+    "list_requests": ALL_ROLES,
+    "get_citizen": ALL_ROLES,
+    "pending_notices": ALL_ROLES,
+    "record_notice_delivery": ALL_ROLES,
 }
 
 

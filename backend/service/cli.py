@@ -58,6 +58,9 @@ def cmd_backend(args: argparse.Namespace) -> int:
         from backend.simulator.accounts import ensure_simulator_users
 
         ensure_simulator_users(engine)
+    from backend.open311.accounts import ensure_gateway_user
+
+    ensure_gateway_user(engine)  # the citizens' gateway (python main.py open311) acts as it
     service = BackendService(
         engine, bind=args.bind, pub_hwm=args.pub_hwm, db_deadline_s=args.db_deadline
     )

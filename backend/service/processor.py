@@ -24,6 +24,7 @@ from backend.db.outbox import NewEvent, append_events
 from backend.protocol.envelope import event_map
 from backend.service import (
     handlers_assets,
+    handlers_citizens,
     handlers_city,
     handlers_dispatch,
     handlers_feed,
@@ -73,6 +74,11 @@ COMMANDS: dict[str, CommandSpec] = {
     "get_renewal": CommandSpec(handlers_risk.get_renewal, False),
     "recommend_crews": CommandSpec(handlers_dispatch.recommend_crews, False),
     "crew_etas": CommandSpec(handlers_dispatch.crew_etas_command, False),
+    "list_services": CommandSpec(handlers_citizens.list_services, False),
+    "list_requests": CommandSpec(handlers_citizens.list_requests, False),
+    "get_citizen": CommandSpec(handlers_citizens.get_citizen, False),
+    "pending_notices": CommandSpec(handlers_citizens.pending_notices, False),
+    "record_notice_delivery": CommandSpec(handlers_citizens.record_notice_delivery, True),
 }
 
 
