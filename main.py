@@ -5,7 +5,6 @@ python main.py import PATH...  import real city data
 python main.py db upgrade      apply database migrations
 python main.py demo-city       generate the demo city
 python main.py fleet plan      plan crews over the open jobs
-python main.py open311         the citizens' Open311 GeoReport v2 HTTP gateway
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ COMMAND_MODULES = (
     "backend.service.fleet_cli",
     "backend.analytics.cli",
     "backend.analytics.report_cli",
-    "backend.open311.cli",
     "console.cli",
 )
 

@@ -288,19 +288,10 @@ class Issue(Base):
 
 
 class CitizenInteraction(Base):
-    """One contact with a citizen: a report, a call, a notice sent, a reply.
-
-    An outbound notice is recorded when it is decided (in the transaction that
-    closes the issue) and delivered later by a separate step: ``delivery`` is
-    ``pending`` until a sender reports ``sent`` (or ``failed`` after its last
-    attempt); it stays empty for contacts that need no delivery (a report).
-    """
+    """One contact with a citizen: a report, a call, a notice sent, a reply."""
 
     __tablename__ = "citizen_interactions"
-    __table_args__ = (
-        Index("ix_citizen_interactions_citizen_ts", "citizen_id", "ts"),
-        Index("ix_citizen_interactions_delivery", "delivery"),
-    )
+    __table_args__ = (Index("ix_citizen_interactions_citizen_ts", "citizen_id", "ts"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id", ondelete="CASCADE"))
@@ -309,10 +300,6 @@ class CitizenInteraction(Base):
     channel: Mapped[str] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(40))  # report, call, notice, reply...
     body: Mapped[str | None] = mapped_column(Text)
-    delivery: Mapped[str | None] = mapped_column(String(20))  # pending, sent, failed
-    delivered_at: Mapped[datetime | None] = mapped_column()
-    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
-    delivery_error: Mapped[str | None] = mapped_column(Text)
 
 
 class Crew(Base):

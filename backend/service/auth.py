@@ -99,11 +99,6 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "get_article": ALL_ROLES,
     "articles_for": ALL_ROLES,
     "get_emerging_problems": ALL_ROLES,
-    "list_services": ALL_ROLES,
-    "list_requests": ALL_ROLES,
-    "get_citizen": ALL_ROLES,
-    "pending_notices": ALL_ROLES,
-    "record_notice_delivery": ALL_ROLES,
 }
 
 

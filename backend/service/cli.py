@@ -62,9 +62,6 @@ def cmd_backend(args: argparse.Namespace) -> int:
     if args.raw_days <= 0:
         print("error: --raw-days must be positive", file=sys.stderr)
         return 2
-    from backend.open311.accounts import ensure_gateway_user
-
-    ensure_gateway_user(engine)  # the citizens' gateway (python main.py open311) acts as it
     service = BackendService(
         engine,
         bind=args.bind,

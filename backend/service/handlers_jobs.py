@@ -20,7 +20,6 @@ from backend.protocol.envelope import new_msg_id
 from backend.protocol.topics import topic
 from backend.service.auth import CommandError
 from backend.service.context import CommandContext, arg, check_version, get_row
-from backend.service.handlers_citizens import notify_reporters, record_status_note
 
 #: Job statuses from which nothing moves on.
 FINAL = frozenset({"done", "cancelled"})
@@ -134,7 +133,6 @@ def set_job_status(ctx: CommandContext, args: dict[str, Any]) -> dict[str, Any]:
             issue.status = "in_progress"
             _touch(ctx, issue)
             ctx.emit_entity("issue.in_progress", topic("issue", issue.id), issue)
-            record_status_note(ctx, issue, "A crew is working on it.")
     return {"job_id": job.id, "version": job.version, "issue_closed": issue_closed}
 
 
@@ -154,7 +152,6 @@ def _close_issue_if_done(ctx: CommandContext, issue: Issue, job: Job, note: str 
     )
     _touch(ctx, issue)
     ctx.emit_entity("issue.closed", topic("issue", issue.id), issue)
-    notify_reporters(ctx, issue)
     return True
 
 
@@ -162,8 +159,7 @@ def report_issue(ctx: CommandContext, args: dict[str, Any]) -> dict[str, Any]:
     """Record a service request; optionally its citizen and a job for it.
 
     Args: ``category``; optional ``description``, ``lon``, ``lat``, ``address``,
-    ``asset_id``, ``service_code``, ``agency``, ``channel``, ``requested_at``, ``media_url``,
-    ``attributes`` (a service's own answers, {name: text or list of texts}),
+    ``asset_id``, ``service_code``, ``channel``, ``requested_at``,
     ``citizen`` ({name, email, phone}), ``job`` ({title, priority, skills}).
     """
     category = arg(args, "category", str)
@@ -177,13 +173,6 @@ def report_issue(ctx: CommandContext, args: dict[str, Any]) -> dict[str, Any]:
     if asset_id is not None:
         get_row(ctx, Asset, asset_id, "asset", lock=False)
     requested_at = arg(args, "requested_at", datetime, required=False) or ctx.now
-    attributes: dict[str, Any] = {"reported_by": ctx.user.name}
-    media_url = arg(args, "media_url", str, required=False)
-    if media_url:
-        attributes["media_url"] = media_url
-    answers = arg(args, "attributes", dict, required=False)
-    if answers:
-        attributes["answers"] = _answers(answers)
     citizen_id = _citizen(ctx, arg(args, "citizen", dict, required=False))
     issue = Issue(
         source="cityops",
@@ -198,10 +187,9 @@ def report_issue(ctx: CommandContext, args: dict[str, Any]) -> dict[str, Any]:
         requested_at=requested_at,
         updated_at=ctx.now,
         channel=arg(args, "channel", str, required=False) or "console",
-        agency=arg(args, "agency", str, required=False),
         citizen_id=citizen_id,
         asset_id=asset_id,
-        attributes=attributes,
+        attributes={"reported_by": ctx.user.name},
         version=1,
     )
     ctx.session.add(issue)
@@ -244,19 +232,6 @@ def report_issue(ctx: CommandContext, args: dict[str, Any]) -> dict[str, Any]:
         ctx.emit_entity("job.created", topic("job", job.id), job)
         result["job_id"] = job.id
     return result
-
-
-def _answers(answers: dict[str, Any]) -> dict[str, Any]:
-    """A service's attribute answers, checked: text keys, text (or list of text) values."""
-    if len(answers) > 50:
-        raise CommandError("bad_args", "at most 50 attributes")
-    for name, value in answers.items():
-        values = value if isinstance(value, list) else [value]
-        if not isinstance(name, str) or not all(isinstance(v, str) for v in values):
-            raise CommandError(
-                "bad_args", "attributes must map names to text or lists of text", {"name": name}
-            )
-    return answers
 
 
 def _citizen(ctx: CommandContext, data: dict[str, Any] | None) -> int | None:

@@ -24,7 +24,6 @@ from backend.db.outbox import NewEvent, append_events
 from backend.protocol.envelope import event_map
 from backend.service import (
     handlers_assets,
-    handlers_citizens,
     handlers_city,
     handlers_dispatch,
     handlers_emerging,
@@ -86,11 +85,6 @@ COMMANDS: dict[str, CommandSpec] = {
     "get_article": CommandSpec(handlers_knowledge.get_article, False),
     "articles_for": CommandSpec(handlers_knowledge.articles_for, False),
     "get_emerging_problems": CommandSpec(handlers_emerging.get_emerging_problems, False),
-    "list_services": CommandSpec(handlers_citizens.list_services, False),
-    "list_requests": CommandSpec(handlers_citizens.list_requests, False),
-    "get_citizen": CommandSpec(handlers_citizens.get_citizen, False),
-    "pending_notices": CommandSpec(handlers_citizens.pending_notices, False),
-    "record_notice_delivery": CommandSpec(handlers_citizens.record_notice_delivery, True),
 }
 
 
