@@ -1,5 +1,4 @@
-"""The ``risk`` subcommand group of ``main.py`` (``risk evaluate``, ``risk score``) and
-``analytics emerging``.
+"""The ``risk`` subcommand group of ``main.py``: ``risk evaluate`` and ``risk score``.
 
 ``risk evaluate`` judges the model on a time split: the water-main model on
 Kitchener-style pipes (source ``kitchener-watermains``), the all-kinds model
@@ -12,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 from sqlalchemy import Engine
 
@@ -203,84 +202,3 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_db_option(p)
     p.add_argument("--source", help="score one source only (default: every source with failures)")
     p.set_defaults(func=cmd_score)
-
-    _register_analytics(sub)
-
-
-def _instant(text: str) -> datetime:
-    """``--as-of``: an ISO date (midnight UTC) or date-time (UTC when it names no zone)."""
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a date or date-time (ISO 8601): {text!r}") from exc
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-def cmd_emerging(args: argparse.Namespace) -> int:
-    """Scan the reports for emerging problems; the last line is the JSON result."""
-    from backend.analytics.emerging import EmergingConfig, find_emerging
-    from backend.analytics.reports import load_reports, newest_report, oldest_report
-
-    try:
-        config = EmergingConfig(window_days=args.window_days, baseline_days=args.baseline_days)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    engine = open_database(args.db)
-    try:
-        with engine.connect() as conn:
-            as_of = args.as_of
-            if as_of is None:
-                newest = newest_report(conn)
-                if newest is None:
-                    print("error: the database holds no reports", file=sys.stderr)
-                    return 2
-                as_of = newest + timedelta(seconds=1)
-            start = as_of - timedelta(days=config.window_days + config.baseline_days)
-            reports = load_reports(conn, start, as_of, args.service or None)
-            history_start = oldest_report(conn)
-    finally:
-        engine.dispose()
-    result = find_emerging(reports, as_of, config, history_start)
-    for c in result.clusters:
-        print(
-            f"{c.category}: {c.observed} reports against {c.expected:.2f} expected "
-            f"near {c.center[1]:.5f},{c.center[0]:.5f} (p={c.p_value:.2g}, "
-            f"{c.first_report:%Y-%m-%d}..{c.last_report:%Y-%m-%d})",
-            file=sys.stderr,
-        )
-    print(json.dumps(result.to_json()))
-    return 0
-
-
-def _register_analytics(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser(
-        "analytics", help="analytics over the city's records", description="Analytics."
-    )
-    group = parser.add_subparsers(dest="analytics_command", required=True)
-    p = group.add_parser(
-        "emerging",
-        help="find places where citizens report a problem far more than usual",
-        description="Per service type, count reports in H3 cells (and with their neighbours) "
-        "over the last --window-days before --as-of against each place's own history over "
-        "the --baseline-days before that; flag zones whose count is improbable "
-        "(Holm-adjusted p < 0.01, at least 4 reports). The last line is JSON: the windows, "
-        "per-service summaries and the clusters, most significant first.",
-    )
-    add_db_option(p)
-    p.add_argument(
-        "--as-of",
-        type=_instant,
-        help="end of the window (ISO date or date-time; default: the newest report)",
-    )
-    p.add_argument("--window-days", type=float, default=7.0, help="recent window (default 7)")
-    p.add_argument(
-        "--baseline-days", type=float, default=56.0, help="history before it (default 56)"
-    )
-    p.add_argument(
-        "--service",
-        action="append",
-        metavar="CODE",
-        help="only this service code (or category); repeatable",
-    )
-    p.set_defaults(func=cmd_emerging)

@@ -422,14 +422,7 @@ class Alarm(Base):
 
 
 class KnowledgeArticle(Base):
-    """A staff knowledge-base article (how to fix X, who to call for Y), markdown body.
-
-    ``asset_kinds``, ``service_codes`` and ``alarm_rules`` (``metric`` or
-    ``metric:rule``) say what it is about, so the console can offer it beside an
-    asset, a report or an alarm. ``version`` is the optimistic lock, as on jobs.
-    Full-text search lives beside the table (:mod:`backend.knowledge.search`):
-    an FTS5 index on SQLite, a tsvector column with a GIN index on PostgreSQL.
-    """
+    """A staff knowledge-base article (how to fix X, who to call for Y)."""
 
     __tablename__ = "knowledge_articles"
 
@@ -438,11 +431,6 @@ class KnowledgeArticle(Base):
     body: Mapped[str] = mapped_column(Text)
     tags: Mapped[list[str]] = mapped_column(default=list)
     updated_at: Mapped[datetime] = mapped_column()
-    asset_kinds: Mapped[list[str]] = mapped_column(default=list)
-    service_codes: Mapped[list[str]] = mapped_column(default=list)
-    alarm_rules: Mapped[list[str]] = mapped_column(default=list)
-    updated_by: Mapped[str | None] = mapped_column(String(80))
-    version: Mapped[int] = mapped_column(default=1)
 
 
 class EventCounter(Base):

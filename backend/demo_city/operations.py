@@ -1,5 +1,4 @@
-"""The demo city's people and work: crews, users, citizens, issues, jobs
-(knowledge-base articles are in :mod:`backend.demo_city.knowledge`).
+"""The demo city's people and work: crews, users, citizens, issues, jobs, knowledge.
 
 Everything here follows from the asset histories: an asset whose last failure
 is not yet repaired has an open issue and a job (under repair when its crew is
@@ -79,6 +78,55 @@ USERS = (
     ("chen", "Chen Wei", "operator"),
     ("dara", "Dara Murphy", "shift_lead"),
     ("fatima", "Fatima Demir", "admin"),
+)
+ARTICLES = (
+    (
+        "Street light out: first checks",
+        "Check the photocell first (cover it in daylight: the lamp should strike within two "
+        "minutes). Then the fuse in the column base, then the lamp or LED driver. Several "
+        "dark lamps in a row point to a cable fault: call E3/E4 Power before digging.",
+        ["street_light", "electrical"],
+    ),
+    (
+        "Traffic signal in flash mode",
+        "A controller that falls back to flashing amber has found a conflict. Read the fault "
+        "log before resetting; two resets in an hour mean a site visit. Detector loop faults "
+        "keep the junction running on fixed time: schedule, do not rush.",
+        ["traffic_signal", "signals"],
+    ),
+    (
+        "Water main break: isolating the section",
+        "Find the two nearest valves on the main in the GIS, warn the hydrant crew, close "
+        "valves slowly (water hammer). Notify customers in the pressure zone through the "
+        "citizen record; expect a road closure request for mains under arterials.",
+        ["water_main", "water"],
+    ),
+    (
+        "Hydrant leaking at the base",
+        "Usually a worn drain valve or seal. Close the isolating valve, replace the seal, "
+        "flush for two minutes, record the flow class in the inspection.",
+        ["hydrant", "water"],
+    ),
+    (
+        "Pumping station trips: seal and bearing faults",
+        "Rising vibration and temperature precede most trips. Swap to the standby pump, "
+        "then check the mechanical seal and bearings. Lift stations by the river flood "
+        "after heavy rain: check the wet well level first.",
+        ["pump", "water"],
+    ),
+    (
+        "Transformer oil leak: safety first",
+        "Keep the public away, do not touch a leaking unit under load. Call the utility "
+        "control room to switch out the feeder. Ester-filled units are less hazardous, "
+        "mineral oil needs the spill kit.",
+        ["transformer", "electrical"],
+    ),
+    (
+        "Who to call for a building fault out of hours",
+        "Facilities on-call (G2) handles heating, lifts and alarms; roof leaks wait for day "
+        "shift unless water reaches electrics. Schools first in winter.",
+        ["building", "general"],
+    ),
 )
 
 

@@ -30,8 +30,7 @@ from backend.db.models import (
     User,
 )
 from backend.demo_city.common import SOURCE, Clock, LocalFrame
-from backend.demo_city.knowledge import ARTICLES
-from backend.demo_city.operations import SLA_HOURS, USERS
+from backend.demo_city.operations import ARTICLES, SLA_HOURS, USERS
 from backend.importers.rows import asset_row, road_row
 
 if TYPE_CHECKING:
@@ -264,18 +263,8 @@ def write_plan(session: Session, plan: CityPlan) -> dict[str, Any]:
         session,
         KnowledgeArticle,
         [
-            {
-                "title": a.title,
-                "body": a.body,
-                "tags": list(a.tags),
-                "asset_kinds": list(a.asset_kinds),
-                "service_codes": list(a.service_codes),
-                "alarm_rules": list(a.alarm_rules),
-                "updated_by": "demo-city",
-                "version": 1,
-                "updated_at": plan.as_of - timedelta(days=30 * k),
-            }
-            for k, a in enumerate(ARTICLES)
+            {"title": t, "body": b, "tags": tags, "updated_at": plan.as_of - timedelta(days=30 * k)}
+            for k, (t, b, tags) in enumerate(ARTICLES)
         ],
     )
     present = set(session.scalars(User.__table__.select().with_only_columns(User.name)))

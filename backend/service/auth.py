@@ -93,12 +93,6 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "plan_fleet": FIELD,
     "get_shift_report": ALL_ROLES,
     "get_crew_tracks": ALL_ROLES,
-    # Procedures are written by the people who run the room; everyone reads them.
-    "save_article": FIELD,
-    "search_articles": ALL_ROLES,
-    "get_article": ALL_ROLES,
-    "articles_for": ALL_ROLES,
-    "get_emerging_problems": ALL_ROLES,
 }
 
 

@@ -26,11 +26,9 @@ from backend.service import (
     handlers_assets,
     handlers_city,
     handlers_dispatch,
-    handlers_emerging,
     handlers_feed,
     handlers_fleet,
     handlers_jobs,
-    handlers_knowledge,
     handlers_query,
     handlers_report,
     handlers_risk,
@@ -80,11 +78,6 @@ COMMANDS: dict[str, CommandSpec] = {
     "plan_fleet": CommandSpec(handlers_fleet.plan_fleet_command, False),
     "get_shift_report": CommandSpec(handlers_report.get_shift_report, False),
     "get_crew_tracks": CommandSpec(handlers_report.get_crew_tracks, False),
-    "save_article": CommandSpec(handlers_knowledge.save_article, True),
-    "search_articles": CommandSpec(handlers_knowledge.search_articles, False),
-    "get_article": CommandSpec(handlers_knowledge.get_article, False),
-    "articles_for": CommandSpec(handlers_knowledge.articles_for, False),
-    "get_emerging_problems": CommandSpec(handlers_emerging.get_emerging_problems, False),
 }
 
 

@@ -6,7 +6,6 @@ from alembic import context
 from sqlalchemy import Connection, create_engine
 
 from backend.db.models import Base
-from backend.knowledge.search import include_name
 
 config = context.config
 target_metadata = Base.metadata
@@ -28,7 +27,6 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
-        include_name=include_name,  # the full-text index is not in the models
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -15,14 +15,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.db.migrate import downgrade, is_current, upgrade
 from backend.db.models import Asset, Base, Event, Job, Road
 from backend.db.outbox import NewEvent, append_events, last_seq
-from backend.knowledge.search import include_name
 
 
 def test_migrations_match_models(engine: Engine) -> None:
     with engine.connect() as conn:
-        diff = compare_metadata(
-            MigrationContext.configure(conn, opts={"include_name": include_name}), Base.metadata
-        )
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
     assert is_current(engine)
 

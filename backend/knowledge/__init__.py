@@ -1,1 +1,0 @@
-"""The staff knowledge base: articles and their full-text search."""
