@@ -27,6 +27,15 @@ from layers.projection import LocalProjection
 
 __all__ = ["Batch", "FeatureTable"]  # re-exported: the table and batches belong to the model API
 
+#: The columns every point layer starts with: its feature id, map x/y and WGS84 lon/lat.
+POINT_FIELDS: list[tuple[str, str]] = [
+    ("id", "i8"),
+    ("x", "f8"),
+    ("y", "f8"),
+    ("lon", "f8"),
+    ("lat", "f8"),
+]
+
 Record = dict[str, Any]
 Clock = Callable[[], datetime]
 

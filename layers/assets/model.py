@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from layers import palette
-from layers.base import Batch, LayerModel
+from layers.base import POINT_FIELDS, Batch, LayerModel
 
 
 class AssetLayerModel(LayerModel):
@@ -17,11 +17,7 @@ class AssetLayerModel(LayerModel):
     title = "Assets"
     dtype = np.dtype(
         [
-            ("id", "i8"),
-            ("x", "f8"),
-            ("y", "f8"),
-            ("lon", "f8"),
-            ("lat", "f8"),
+            *POINT_FIELDS,
             ("kind_code", "i2"),
             ("status_code", "i2"),
         ]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from layers import palette
-from layers.base import Batch, LayerChange, LayerModel, to_epoch
+from layers.base import POINT_FIELDS, Batch, LayerChange, LayerModel, to_epoch
 
 #: A crew not heard from for longer than this fades and says when it was last seen.
 STALE_AFTER_S = 120.0
@@ -26,11 +26,7 @@ class CrewLayerModel(LayerModel):
     title = "Crews"
     dtype = np.dtype(
         [
-            ("id", "i8"),
-            ("x", "f8"),
-            ("y", "f8"),
-            ("lon", "f8"),
-            ("lat", "f8"),
+            *POINT_FIELDS,
             ("heading", "f8"),
             ("status_code", "i2"),
             ("seen_ts", "f8"),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from layers import palette
-from layers.base import Batch, LayerChange, LayerModel, to_epoch
+from layers.base import POINT_FIELDS, Batch, LayerChange, LayerModel, to_epoch
 
 
 @dataclass(frozen=True)
@@ -55,11 +55,7 @@ class IssueLayerModel(LayerModel):
     title = "Open issues"
     dtype = np.dtype(
         [
-            ("id", "i8"),
-            ("x", "f8"),
-            ("y", "f8"),
-            ("lon", "f8"),
-            ("lat", "f8"),
+            *POINT_FIELDS,
             ("category_code", "i2"),
             ("status_code", "i2"),
             ("requested_ts", "f8"),

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from layers.base import LayerModel, Record
+from layers.base import POINT_FIELDS, LayerModel, Record
 
 #: Kinds in the table, and the id block each owns.
 KINDS = ("crew", "job", "issue", "alarm")
@@ -32,11 +32,7 @@ class ReplayLayerModel(LayerModel):
     title = "Replay"
     dtype = np.dtype(
         [
-            ("id", "i8"),
-            ("x", "f8"),
-            ("y", "f8"),
-            ("lon", "f8"),
-            ("lat", "f8"),
+            *POINT_FIELDS,
             ("heading", "f8"),
             ("kind_code", "i2"),
             ("status_code", "i2"),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from layers.base import Clock, LayerModel, Record, utc_now
+from layers.base import POINT_FIELDS, Clock, LayerModel, Record, utc_now
 from layers.projection import LocalProjection
 
 
@@ -60,11 +60,7 @@ class RiskLayerModel(LayerModel):
     title = "Failure risk (30 days)"
     dtype = np.dtype(
         [
-            ("id", "i8"),
-            ("x", "f8"),
-            ("y", "f8"),
-            ("lon", "f8"),
-            ("lat", "f8"),
+            *POINT_FIELDS,
             ("p30", "f4"),
             ("band_code", "i2"),
         ]
